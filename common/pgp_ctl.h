@@ -99,6 +99,14 @@ struct pgp_ctl_fd {
 	int32_t backend_pid;  /* PostgreSQL backend pid (pgsqlGetPid) */
 };
 
+/* PONG: tells a process that has not attached yet where the shm segment is (pgpool_stats()). */
+struct pgp_ctl_pong {
+	uint64_t epoch;	   /* current shm epoch */
+	char shm_name[64]; /* shm segment name, NUL-terminated */
+	int32_t broker_pid; /* pid of the broker */
+	uint32_t reserved;  /* zero */
+};
+
 /* GROW. */
 struct pgp_ctl_grow {
 	uint32_t pool; /* pool index */
