@@ -52,7 +52,8 @@ struct pgp_ctl_hdr {
 /*
  * ATTACH: either pool (by name) or the (host, port, dbname, user) of a pgsql: DSN, plus the
  * password given to new PgPool(). Strings live in a string area after the fixed part: each
- * *_off/*_len pair locates one NUL-terminated string (len excludes the NUL; off 0 = absent).
+ * foo_off/foo_len pair locates one NUL-terminated string (len excludes the NUL; off 0 = absent;
+ * offsets count from the start of the datagram, i.e. the header).
  */
 struct pgp_ctl_attach {
 	uint32_t client_version; /* PGP_CTL_VERSION of the extension */
