@@ -1,4 +1,5 @@
 -- Table used by tests/lib/php/demo_page.php (the demo and the php-fpm test). Run as `app`.
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS pgpool_demo;
 CREATE TABLE pgpool_demo (
 	id int PRIMARY KEY,

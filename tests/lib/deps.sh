@@ -3,9 +3,9 @@
 #                                 (apt-get update once, only when something is missing)
 # The base set builds the extension and the broker and runs the tests and the demo:
 # compilers, PHP 8.2 (cli, dev, fpm, pgsql for pdo_pgsql comparisons), libpq, liburing,
-# PostgreSQL, cgi-fcgi (FastCGI client), rsync (build staging).
+# PostgreSQL, cgi-fcgi (FastCGI client), rsync (build staging), php-xml (package.xml checks).
 
-PGPOOL_DEPS_BASE=(build-essential pkg-config autoconf php8.2-cli php8.2-dev php8.2-fpm php8.2-pgsql
+PGPOOL_DEPS_BASE=(build-essential pkg-config autoconf php8.2-cli php8.2-dev php8.2-fpm php8.2-pgsql php8.2-xml
 	libpq-dev liburing-dev postgresql-15 postgresql-client-15 libfcgi-bin rsync procps)
 
 # deps_missing PKG...: print the packages that are not installed.

@@ -7,6 +7,10 @@
 #   PGPOOL_TEST_TOOLS    directory of the built tests/tools programs (e.g. pgp-worker)
 #   PGPOOL_TEST_LOOP     the broker's event loop of this run (epoll | io_uring)
 #   PGPOOL_TEST_TMP      an empty scratch directory for this test
+#   PGPOOL_TEST_HELPERS  directory of tests/lib's small C helpers (io_uring_probe, no_io_uring)
+#   PGPOOL_TEST_SRC      the source checkout scripts/test was started from (has .git)
+# Tests run from the build copy (no .git); a script whose second line is "# test: once" runs on
+# the first event loop only.
 # Exit status: 0 pass, 1 fail, 77 skip (say why on the last line). Print what is checked and
 # what was measured; on failure say what was expected and what happened. The broker of the
 # stack must be running when the test ends (use `stack.sh broker-restart` after killing it).
