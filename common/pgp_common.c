@@ -5,6 +5,7 @@
 #include "pgp_common.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,27 +34,23 @@ uint64_t pgp_wall_us(void)
 
 /* Smallest allocation: a typical request or response fits without regrowing. */
 #define PGP_BUF_MIN_CAP 256u
+/* No object may be larger than PTRDIFF_MAX (pointer differences inside it must be defined). */
+#define PGP_BUF_MAX_CAP ((size_t)PTRDIFF_MAX)
 
 int pgp_buf_reserve(pgp_buf *b, size_t extra)
 {
 	size_t need, cap;
 	uint8_t *p;
 
-	if (extra > SIZE_MAX - b->len)
+	if (extra > PGP_BUF_MAX_CAP - b->len)
 		return -ENOMEM;
 	need = b->len + extra;
 	if (need <= b->cap)
 		return 0;
 	cap = b->cap < PGP_BUF_MIN_CAP ? PGP_BUF_MIN_CAP : b->cap;
-	while (cap < need) {
-		/* Doubling keeps appends amortised O(1); fall back to the exact size near SIZE_MAX.
-		 */
-		if (cap > SIZE_MAX / 2) {
-			cap = need;
-			break;
-		}
-		cap *= 2;
-	}
+	/* Doubling keeps appends amortised O(1). */
+	while (cap < need)
+		cap = cap > PGP_BUF_MAX_CAP / 2 ? PGP_BUF_MAX_CAP : cap * 2;
 	p = realloc(b->data, cap);
 	if (p == NULL)
 		return -ENOMEM;

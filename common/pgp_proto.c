@@ -92,6 +92,12 @@ static void put_str(fe_writer *w, const char *s, size_t n)
 	put_u8(w, 0);
 }
 
+/* Largest payload PostgreSQL accepts in one frontend message. */
+static int body_fits(uint64_t body)
+{
+	return body <= PGP_FE_LEN_MAX - 4;
+}
+
 /*
  * Start a message of `body` payload bytes: checks the protocol limit, reserves the whole message
  * and writes the type byte and length word. The caller then writes exactly `body` bytes and calls
@@ -101,7 +107,7 @@ static int fe_begin(pgp_buf *b, uint8_t type, uint64_t body, fe_writer *w)
 {
 	int rc;
 
-	if (body > PGP_FE_LEN_MAX - 4)
+	if (!body_fits(body))
 		return -EINVAL;
 	rc = pgp_buf_reserve(b, PGP_MSG_HDR + (size_t)body);
 	if (rc < 0)
@@ -140,14 +146,22 @@ static int kind_valid(char kind)
 	return kind == 'S' || kind == 'P';
 }
 
+/* SQL text travels as a String: no NUL inside. Callers check the message size first, so an
+ * impossible length is refused before any byte is read. */
+static int sql_valid(const char *sql, size_t sql_len)
+{
+	return sql_len == 0 || (sql != NULL && memchr(sql, 0, sql_len) == NULL);
+}
+
 int pgp_fe_query(pgp_buf *b, const char *sql, size_t sql_len)
 {
+	uint64_t body = (uint64_t)sql_len + 1;
 	fe_writer w;
 	int rc;
 
-	if (sql_len != 0 && (sql == NULL || memchr(sql, 0, sql_len) != NULL))
+	if (!body_fits(body) || !sql_valid(sql, sql_len))
 		return -EINVAL;
-	rc = fe_begin(b, 'Q', (uint64_t)sql_len + 1, &w);
+	rc = fe_begin(b, 'Q', body, &w);
 	if (rc < 0)
 		return rc;
 	put_str(&w, sql, sql_len);
@@ -159,15 +173,17 @@ int pgp_fe_parse(pgp_buf *b, const char *name, const char *sql, size_t sql_len, 
                  const uint32_t *param_oids)
 {
 	size_t name_len;
+	uint64_t body;
 	fe_writer w;
 	uint16_t i;
 	int rc;
 
 	name = name_or_empty(name);
 	name_len = strlen(name);
-	if (sql_len != 0 && (sql == NULL || memchr(sql, 0, sql_len) != NULL))
+	body = (uint64_t)name_len + 1 + sql_len + 1 + 2 + 4 * (uint64_t)nparams;
+	if (!body_fits(body) || !sql_valid(sql, sql_len))
 		return -EINVAL;
-	rc = fe_begin(b, 'P', (uint64_t)name_len + 1 + sql_len + 1 + 2 + 4 * (uint64_t)nparams, &w);
+	rc = fe_begin(b, 'P', body, &w);
 	if (rc < 0)
 		return rc;
 	put_str(&w, name, name_len);

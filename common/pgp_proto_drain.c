@@ -16,8 +16,9 @@
 #include <string.h>
 
 #define PGP_DRAIN_INSPECT_MAX (256u * 1024u)
-/* No real message comes near 2 GB; a larger length word means the stream is garbage. */
-#define PGP_DRAIN_SKIP_MAX 0x7fffffffu
+/* PostgreSQL builds each message in one allocation of at most 1 GB: a longer length word means
+ * the stream is garbage. */
+#define PGP_DRAIN_SKIP_MAX PGP_MSG_MAX_DEFAULT
 
 /* Decode a whole ReadyForQuery or ErrorResponse and update the counters. */
 static int drain_inspect(pgp_drain *d, const pgp_msg *m)
