@@ -1,0 +1,349 @@
+/*
+ * pgpool_lease.c: leases of backend connections (see pgpool_lease.h).
+ *
+ * Fast path, when this process already holds the fd of the slot it gets: a freshness check of
+ * the broker (two loads and a clock read from the vDSO), one CAS on the slot word to take it and
+ * one to give it back, plus a few relaxed stores and counter increments. No allocation and no
+ * syscall. Everything else (first use of a backend, waiting, a restarted broker, a fork) is a slow
+ * path kept out of line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgpool_proc.h"
+
+static pgpool_proc *const proc = &pgpool_proc_g;
+
+struct acquire_ctx {
+	pgpool_pool *pool;
+};
+
+static void on_enqueued(void *ctx)
+{
+	pgpool_proc_notify_grow(((struct acquire_ctx *)ctx)->pool);
+}
+
+static bool interrupted(void *ctx)
+{
+	(void)ctx;
+	return pgpool_cfg_interrupted();
+}
+
+/* Give a leased slot back; -ESTALE means the broker reclaimed it meanwhile, which leaves nothing
+ * to give back. */
+static void slot_give_back(pgp_shm *shm, struct pgp_shm_pool *sp, uint32_t slot, uint32_t aid,
+                           uint32_t gen)
+{
+	int rc = pgp_pool_release(shm, sp, slot, aid, gen);
+	(void)rc;
+}
+
+/* A lease taken from the current mapping (not from before a broker restart or a fork). */
+static inline bool lease_current(const pgpool_lease *l)
+{
+	const pgpool_map *m = proc->map;
+	return PGP_LIKELY(m && pgpool_priv((pgpool_pool *)l->pool)->shm_pool &&
+	                  pgpool_map_holds(m, l->shm_slot));
+}
+
+static void lease_clear(pgpool_lease *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+}
+
+static void err_pool_status(const pgpool_pool *pool, const struct pgp_shm_pool *sp, uint32_t status,
+                            pgpool_err *err)
+{
+	switch (status) {
+	case PGP_POOL_CIRCUIT_OPEN: {
+		uint64_t since = atomic_load(&sp->down_since_wall_us), now = pgp_wall_us();
+		time_t t = (time_t)(since / 1000000u);
+		char when[32] = "an unknown time";
+		struct tm tm;
+		if (since && gmtime_r(&t, &tm)) {
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		}
+		pgpool_err_set(
+		    err, "08006",
+		    "pool \"%s\": PostgreSQL has been unreachable since %s (%llu s), so the "
+		    "circuit breaker is open and leases fail fast; check the database server "
+		    "and the broker's log (journalctl -u pgpool-broker)",
+		    pool->name, when,
+		    (unsigned long long)(since && now > since ? (now - since) / 1000000u : 0));
+		break;
+	}
+	case PGP_POOL_DISABLED:
+		pgpool_err_set(err, "08004",
+		               "pool \"%s\" is disabled by an administrator (pgpool-cli enable %s)",
+		               pool->name, pool->name);
+		break;
+	case PGP_POOL_DRAINING:
+		pgpool_err_set(err, "08004",
+		               "pool \"%s\" was removed from pgpool-broker's configuration and is "
+		               "draining; check the broker's config",
+		               pool->name);
+		break;
+	default:
+		pgpool_err_set(err, "08006", "pool \"%s\" is not accepting leases (status %u)",
+		               pool->name, status);
+		break;
+	}
+}
+
+/* No idle slot (or the pool is not open): wait in the FIFO ring up to acquire_timeout. */
+static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t status, uint32_t *gen,
+                        uint32_t *waited_us, pgpool_err *err)
+{
+	struct pgp_shm_pool *sp = p->shm_pool;
+	uint32_t timeout_ms =
+	    sp->acquire_timeout_ms ? sp->acquire_timeout_ms : p->pub.acquire_timeout_ms;
+	struct acquire_ctx ctx = {.pool = &p->pub};
+	uint64_t t0 = pgp_now_us();
+
+	if (rc == -EAGAIN || (rc == -EPERM && status == PGP_POOL_PAUSED)) {
+		rc = pgp_pool_acquire(&m->shm, sp, p->pub.info.attach_id, proc->pid, p->pub.gens,
+		                      (uint64_t)timeout_ms * 1000u, gen, on_enqueued, interrupted,
+		                      &ctx, &status);
+	}
+	*waited_us = (uint32_t)(pgp_now_us() - t0);
+	if (rc >= 0) {
+		return rc;
+	}
+	atomic_fetch_add_explicit(&sp->errors, 1, memory_order_relaxed);
+	switch (rc) {
+	case -ETIMEDOUT:
+		pgpool_err_set(err, "53300",
+		               "pool \"%s\" exhausted: all %u connections busy, waited %u ms "
+		               "(acquire_timeout); raise max_connections or shorten transactions",
+		               p->pub.name, atomic_load(&sp->max_connections), *waited_us / 1000u);
+		break;
+	case -EINTR:
+		pgpool_err_set(
+		    err, "57014",
+		    "canceled while waiting %u ms for a connection of pool \"%s\": maximum "
+		    "execution time reached",
+		    *waited_us / 1000u, p->pub.name);
+		break;
+	case -EPERM:
+		err_pool_status(&p->pub, sp, status, err);
+		break;
+	default:
+		pgpool_err_set(err, "08006", "cannot lease a connection of pool \"%s\": %s",
+		               p->pub.name, strerror(-rc));
+		break;
+	}
+	return -1;
+}
+
+int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
+{
+	pgpool_pool_priv *p = pgpool_priv(pool);
+	uint64_t now = pgp_now_us();
+
+	for (int attempt = 0;; attempt++) {
+		uint32_t gen = 0, status = 0, waited_us = 0;
+		bool broker_gone = false;
+
+		if (PGP_UNLIKELY(!pgpool_proc_fresh(pool, now)) &&
+		    pgpool_proc_ensure(pool, pgpool_cfg_broker_timeout_ms(), err) < 0) {
+			return -1;
+		}
+		pgpool_map *m = proc->map;
+		struct pgp_shm_pool *sp = p->shm_pool;
+		uint32_t aid = pool->info.attach_id;
+
+		int rc = pgp_pool_try_acquire(&m->shm, sp, aid, pool->gens, &gen, &status);
+		if (PGP_UNLIKELY(rc < 0)) {
+			rc = acquire_wait(p, m, rc, status, &gen, &waited_us, err);
+			if (rc < 0) {
+				return -1;
+			}
+			now = pgp_now_us();
+		}
+		uint32_t slot = (uint32_t)rc;
+		struct pgp_shm_slot *sl = pgp_shm_pool_slot(&m->shm, sp, slot);
+		if (PGP_UNLIKELY(!sl || slot >= pool->nslots)) {
+			slot_give_back(&m->shm, sp, slot, aid, gen);
+			pgpool_err_set(err, "08006", "pool \"%s\": slot %u out of range",
+			               pool->name, slot);
+			return -1;
+		}
+		if (PGP_UNLIKELY(pool->gens[slot] != gen || pool->fds[slot] < 0)) {
+			if (pgpool_proc_fetch_fd(pool, slot, gen, &broker_gone, err) < 0) {
+				/* Untouched, so still clean: give it back for others. */
+				slot_give_back(&m->shm, sp, slot, aid, gen);
+				if (broker_gone && attempt == 0) {
+					now = pgp_now_us();
+					continue; /* the broker restarted: re-attach and retry once
+					           */
+				}
+				atomic_fetch_add_explicit(&sp->errors, 1, memory_order_relaxed);
+				return -1;
+			}
+			now = pgp_now_us();
+		}
+		atomic_store_explicit(&sl->owner_pid, proc->pid, memory_order_relaxed);
+		atomic_store_explicit(&sl->lease_start_us, now, memory_order_relaxed);
+		atomic_store_explicit(&sl->proto_pos, PGP_POS_CLEAN, memory_order_relaxed);
+		atomic_store_explicit(&sl->txn_status, 'I', memory_order_relaxed);
+		atomic_store_explicit(&sl->flags, 0, memory_order_relaxed);
+		atomic_store_explicit(&sl->leases,
+		                      atomic_load_explicit(&sl->leases, memory_order_relaxed) + 1,
+		                      memory_order_relaxed);
+		atomic_fetch_add_explicit(&sp->acquires, 1, memory_order_relaxed);
+		p->leased[slot] = true;
+		p->leases++;
+		m->leases++;
+		out->pool = pool;
+		out->slot = slot;
+		out->gen = gen;
+		out->fd = pool->fds[slot];
+		out->backend_pid = pool->backend_pids[slot];
+		out->shm_slot = sl;
+		out->acquired_us = now;
+		out->waited_us = waited_us;
+		return 0;
+	}
+}
+
+/* Bookkeeping common to ending a current lease; the caller then gives the slot away. */
+static void lease_end_current(pgpool_lease *l, uint64_t now)
+{
+	pgpool_pool_priv *p = pgpool_priv(l->pool);
+
+	atomic_fetch_add_explicit(&p->shm_pool->lease_us, now - l->acquired_us,
+	                          memory_order_relaxed);
+	atomic_store_explicit(&l->shm_slot->owner_pid, 0, memory_order_relaxed);
+	p->leased[l->slot] = false;
+	proc->map->leases--;
+}
+
+void pgpool_lease_release(pgpool_lease *l)
+{
+	pgpool_pool *pool = l->pool;
+
+	if (!pool) {
+		return;
+	}
+	if (lease_current(l)) {
+		uint64_t now = pgp_now_us();
+		atomic_store_explicit(&l->shm_slot->idle_since_us, now, memory_order_relaxed);
+		lease_end_current(l, now);
+		slot_give_back(&proc->map->shm, pgpool_priv(pool)->shm_pool, l->slot,
+		               pool->info.attach_id, l->gen);
+	} else {
+		pgpool_proc_end_stale_lease(l);
+	}
+	pgpool_priv(pool)->leases--;
+	lease_clear(l);
+}
+
+void pgpool_lease_return(pgpool_lease *l, uint32_t state)
+{
+	pgpool_pool *pool = l->pool;
+
+	if (!pool) {
+		return;
+	}
+	if (state != PGP_SLOT_RESET) {
+		state = PGP_SLOT_DISCARD;
+	}
+	if (lease_current(l)) {
+		lease_end_current(l, pgp_now_us());
+		if (pgp_pool_return_to_broker(&proc->map->shm, pgpool_priv(pool)->shm_pool, l->slot,
+		                              pool->info.attach_id, l->gen, state) == 0) {
+			pgpool_proc_notify_returned(pool, l->slot, l->gen, state);
+		}
+		if (state == PGP_SLOT_DISCARD && pool->fds[l->slot] == l->fd) {
+			/* The broker shuts the connection down; our copy would only linger. */
+			pgpool_proc_forget_fd(pool, l->slot);
+		}
+	} else {
+		pgpool_proc_end_stale_lease(l);
+	}
+	pgpool_priv(pool)->leases--;
+	lease_clear(l);
+}
+
+int pgpool_lease_cancel(pgpool_lease *l, pgpool_err *err)
+{
+	if (!l->pool) {
+		pgpool_err_set(err, "08003", "no connection is leased");
+		return -1;
+	}
+	if (!lease_current(l)) {
+		pgpool_err_set(
+		    err, "08006",
+		    "cannot cancel the query: pgpool-broker restarted since this connection "
+		    "was leased");
+		return -1;
+	}
+	return pgpool_proc_cancel(l->pool, l->slot, l->gen, err);
+}
+
+bool pgpool_lease_owned(const pgpool_lease *l)
+{
+	if (!l->pool || !l->shm_slot) {
+		return false;
+	}
+	/* A lease from before a broker restart still works on its socket until the new broker
+	 * terminates that backend; one copied into a fork child never belongs to the child. */
+	if (atomic_load_explicit(&l->shm_slot->owner_pid, memory_order_relaxed) != proc->pid) {
+		return false;
+	}
+	uint64_t w = atomic_load_explicit(&l->shm_slot->word, memory_order_acquire);
+	if (pgp_slot_word_state(w) != PGP_SLOT_LEASED || pgp_slot_word_gen(w) != l->gen) {
+		return false;
+	}
+	return !lease_current(l) ||
+	       pgp_slot_word_owner(w) == (l->pool->info.attach_id & PGP_ATTACH_ID_MAX);
+}
+
+void pgpool_lease_count_query(pgpool_lease *l, uint64_t duration_us)
+{
+	if (!l->pool) {
+		return;
+	}
+	atomic_store_explicit(&l->shm_slot->queries,
+	                      atomic_load_explicit(&l->shm_slot->queries, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
+	if (lease_current(l)) {
+		struct pgp_shm_pool *sp = pgpool_priv(l->pool)->shm_pool;
+		atomic_fetch_add_explicit(&sp->queries, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&sp->query_us, duration_us, memory_order_relaxed);
+	}
+}
+
+void pgpool_lease_count_prepared(pgpool_lease *l, bool hit)
+{
+	if (l->pool && lease_current(l)) {
+		struct pgp_shm_pool *sp = pgpool_priv(l->pool)->shm_pool;
+		atomic_fetch_add_explicit(hit ? &sp->prepared_hits : &sp->prepared_misses, 1,
+		                          memory_order_relaxed);
+	}
+}
+
+void pgpool_pool_count_error(pgpool_pool *pool)
+{
+	pgpool_pool_priv *p = pgpool_priv(pool);
+
+	if (p->shm_pool && proc->map && pool->epoch == proc->map->shm.epoch) {
+		atomic_fetch_add_explicit(&p->shm_pool->errors, 1, memory_order_relaxed);
+	}
+}
+
+void pgpool_lease_report_slow(pgpool_lease *l, uint32_t duration_ms, const char *sql, size_t len)
+{
+	if (l->pool && lease_current(l)) {
+		pgpool_proc_notify_slow(l->pool, duration_ms, sql, len);
+	}
+}
+
+const char *pgpool_pool_param(const pgpool_pool *pool, const char *name)
+{
+	return pgp_ctl_param(&pool->info, name);
+}
