@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/broker.sh: start and stop a pgpool-broker for tests, the demo and benchmarks.
 # Source it, then:
 #   broker_start DIR CONFIG [BROKER_BIN]   run BROKER_BIN (default ./pgpool-broker) -c CONFIG in

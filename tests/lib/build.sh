@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/build.sh: build pgpool (extension, broker, unit tests, test tools) in a directory of
 # its own, so a developer's in-tree build is never touched. Source it, then:
 #   build_stage SRC DEST        copy SRC's source files (git-tracked plus untracked files git does

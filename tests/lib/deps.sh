@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/deps.sh: install the Debian packages pgpool's scripts need. Source it, then:
 #   deps_install [EXTRA_PKG...]   install what is missing of the base set plus EXTRA_PKG
 #                                 (apt-get update once, only when something is missing)

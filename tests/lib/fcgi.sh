@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/fcgi.sh: send requests to php-fpm over FastCGI with cgi-fcgi (libfcgi-bin).
 # Source it, then:
 #   fcgi_get SOCK SCRIPT [QUERY_STRING]   one GET request; prints the response body; exit 1 if

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/fpm.sh: a throwaway php-fpm with the pgpool extension, for the demo and the tests.
 # Source it, then:
 #   fpm_start DIR EXT_SO BROKER_SOCKET CHILDREN [NAME=VALUE...]

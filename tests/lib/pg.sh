@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/pg.sh: start and stop a throwaway PostgreSQL for tests, benchmarks and the demo.
 # Source it, then:
 #   pg_start DIR PORT      initdb (as a non-root user) + start on 127.0.0.1:PORT and a Unix socket

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/sampler.sh: sample the number of PostgreSQL backends while a load runs.
 # Source it, then:
 #   sampler_start WORKDIR PGDIR PGPORT USER DB [INTERVAL_MS]   start sampling in the background

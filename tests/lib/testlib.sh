@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/testlib.sh: sourced by tests/integration/*.sh (and tests/fault/*.sh).
 #
 # The runner (scripts/test) starts a stack (tests/lib/stack.sh) and runs each test script with
