@@ -1,0 +1,89 @@
+/*
+ * config.h: the broker's INI configuration ([broker] and one [pool NAME] per pool).
+ *
+ * The parser is our own (no library): sections, key = value, comments with ; or # (whole line,
+ * or trailing after whitespace). Every problem is reported as "FILE:LINE: problem". Passwords
+ * from password_file / password_env are read when the file is loaded, so --check proves they
+ * are reachable, and they never leave this process (not in shm, not in logs).
+ */
+#ifndef BROKER_CONFIG_H
+#define BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "log.h"
+#include "pgp_common.h"
+#include "pgp_dsn.h"
+#include "pgp_shm.h"
+
+enum config_loop {
+	CONFIG_LOOP_AUTO = 0,
+	CONFIG_LOOP_IO_URING = 1,
+	CONFIG_LOOP_EPOLL = 2,
+};
+
+/* One key=value of a pool's dsn, in order (password pairs are kept, never printed). */
+struct config_dsn_pair {
+	char *key;
+	char *value;
+};
+
+struct config_pool {
+	char name[PGP_NAME_MAX];
+	int line;                      /* line of the [pool NAME] header */
+	char *dsn;                     /* as written (may hold a password: never log it) */
+	struct config_dsn_pair *pairs; /* parsed dsn */
+	uint32_t npairs;
+	pgp_dsn_key key; /* normalised (host, port, dbname, user) */
+	char *password;  /* the pool's password (malloc'd), never logged */
+	size_t password_len;
+	const char *password_source; /* "password", "password_file", "password_env", "dsn" */
+	uint32_t min_connections;
+	uint32_t max_connections;
+	uint32_t mode; /* enum pgp_pool_mode */
+	uint32_t acquire_timeout_ms;
+	uint32_t query_timeout_ms;       /* 0 = none */
+	uint32_t slow_query_ms;          /* 0 = off */
+	uint32_t connect_timeout_ms;     /* from the dsn's connect_timeout, else the default */
+	bool sslmode_plaintext_fallback; /* dsn said prefer/allow: we connect in plaintext */
+};
+
+struct config {
+	char *path;
+	char *socket;
+	mode_t socket_mode;
+	bool has_socket_group;
+	gid_t socket_gid;
+	char socket_group[64];
+	char shm_name[64];
+	enum config_loop event_loop;
+	enum log_level log_level;
+	uint32_t shutdown_timeout_ms;
+	struct config_pool *pools;
+	uint32_t npools;
+};
+
+#define CONFIG_DEFAULT_SOCKET             "/run/pgpool/pgpool.sock"
+#define CONFIG_DEFAULT_SHM                "/pgpool"
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000u
+
+/*
+ * Load and validate a configuration file. On failure returns -EINVAL (or -errno for I/O) and
+ * writes "FILE:LINE: problem" into err.
+ */
+int config_load(const char *path, struct config *out, char *err, size_t errlen) PGP_WUR;
+void config_free(struct config *cfg);
+
+/* The pool's dsn with any password replaced by "********", for logs and --check. */
+void config_redact_dsn(const struct config_pool *pool, char *out, size_t outlen);
+
+/* Parse a duration ("30s", "5m", "1h", "250ms", plain number = seconds) into milliseconds.
+ * 0 or -EINVAL / -ERANGE. */
+int config_parse_duration(const char *s, uint32_t *ms) PGP_WUR;
+
+const char *config_mode_name(uint32_t mode);
+const char *config_loop_name(enum config_loop loop);
+
+#endif

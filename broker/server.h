@@ -1,0 +1,71 @@
+/*
+ * server.h: one backend connection (one shm slot) as the broker sees it.
+ *
+ * The broker connects with libpq's non-blocking API driven by the loop, keeps the PGconn for the
+ * life of the backend (its socket is the copy the broker holds, and it closes it with PQfinish),
+ * and never asks libpq about the session afterwards: workers talk on the socket directly, so
+ * libpq's view goes stale (NOTES.md). Resets speak raw protocol (reset.c).
+ */
+#ifndef BROKER_SERVER_H
+#define BROKER_SERVER_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "reset.h"
+
+struct pool;
+
+enum server_phase {
+	SERVER_EMPTY = 0,      /* no backend; slot EMPTY */
+	SERVER_CONNECTING = 1, /* libpq connecting; slot CONNECTING */
+	SERVER_READY = 2,      /* connected and in the workers' hands: slot IDLE or LEASED */
+	SERVER_BUSY = 3,       /* the broker holds the slot in BUSY (reset, check, close) */
+};
+
+struct server {
+	struct pool *pool;
+	uint32_t index;            /* pool-relative slot index */
+	struct pgp_shm_slot *slot; /* the slot in shm */
+	enum server_phase phase;
+	PGconn *conn;
+	int fd;       /* PQsocket(conn) once connected, else -1 */
+	uint32_t gen; /* backend generation in the slot word */
+	int32_t backend_pid;
+	uint64_t connect_start_us;
+	struct loop_req *io;     /* the one pending poll: connect, idle watch or reset I/O */
+	struct loop_timer timer; /* connect timeout or reset step timeout */
+	struct reset reset;      /* reset state machine (reset.c) */
+};
+
+/* Start connecting an EMPTY slot (takes a new generation). 0, or -errno when the attempt failed
+ * at once (already logged and counted; the pool applies backoff). */
+int server_connect(struct server *s) PGP_WUR;
+
+/*
+ * Close the backend of a slot the broker holds (CONNECTING or BUSY) and make the slot EMPTY.
+ * discard: shutdown(2) first, so every worker's copy of the socket dies too; else PQfinish's
+ * Terminate ends the session politely. why is logged. The pool decides about a replacement.
+ */
+void server_close(struct server *s, bool discard, const char *why);
+
+/* Take a slot from the workers: CAS from `word` to BUSY. 0, or -ESTALE if the word changed. */
+int server_hold(struct server *s, uint64_t word) PGP_WUR;
+
+/* The slot word the broker holds right now (CONNECTING or BUSY with this generation). */
+uint64_t server_held_word(const struct server *s);
+
+/* Watch an IDLE backend for EOF or an error (pg_terminate_backend, server restart). No-op unless
+ * the slot is IDLE and nothing is armed. */
+void server_watch_idle(struct server *s);
+
+/* Stop whatever I/O or timer the server has pending. */
+void server_stop_io(struct server *s);
+
+/* The socket peer state without consuming anything: 1 data waiting, 0 nothing, -errno on EOF
+ * (-ECONNRESET) or error. */
+int server_peek(const struct server *s);
+
+#endif

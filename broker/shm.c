@@ -1,0 +1,204 @@
+/*
+ * shm.c: create, publish, refresh and remove the shared-memory segment.
+ */
+#include "shm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+
+static uint64_t shm_new_epoch(void)
+{
+	uint64_t e = 0;
+
+	while (e == 0) {
+		if (getrandom(&e, sizeof(e), 0) != (ssize_t)sizeof(e))
+			e = pgp_wall_us() ^ ((uint64_t)getpid() << 40);
+	}
+	return e;
+}
+
+/* 1 if pid is a running pgpool-broker other than us. */
+static int shm_pid_is_broker(int32_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (pid <= 0 || pid == getpid())
+		return 0;
+	if (kill(pid, 0) < 0 && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "pgpool-broker") == 0;
+}
+
+/* Note the backend pids of a dead broker's segment, so its orphans can be found (issue 3). */
+static void shm_note_stale(const pgp_shm *old)
+{
+	uint32_t n = old->hdr->nslots, kept = 0;
+	int32_t *pids = calloc(n ? n : 1, sizeof(*pids));
+
+	if (!pids)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w = atomic_load(&old->slots[i].word);
+		int32_t pid = old->slots[i].backend_pid;
+		if (pgp_slot_word_state(w) != PGP_SLOT_EMPTY && pid > 0)
+			pids[kept++] = pid;
+	}
+	free(broker.stale_backend_pids);
+	broker.stale_backend_pids = pids;
+	broker.nstale_backend_pids = kept;
+}
+
+/* Inspect an existing segment: -EEXIST if a live broker owns it, else 0 (it may be removed). */
+static int shm_check_existing(const char *name)
+{
+	struct stat st;
+	void *base;
+	pgp_shm old;
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int rc = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct pgp_shm_header)) {
+		log_warn("removing shm segment %s: not a pgpool segment (size %lld)", name,
+		         (long long)st.st_size);
+		goto out;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = -errno;
+		goto out;
+	}
+	if (pgp_shm_validate(base, (size_t)st.st_size, &old) != 0) {
+		log_warn("removing shm segment %s: unknown layout (another pgpool version?)", name);
+	} else if (shm_pid_is_broker(old.hdr->broker_pid) &&
+	           atomic_load(&old.hdr->state) != PGP_SHM_STOPPED) {
+		log_error("shm segment %s belongs to a running pgpool-broker (pid %d): stop it "
+		          "first, or give this broker another shm_name",
+		          name, old.hdr->broker_pid);
+		rc = -EEXIST;
+	} else {
+		shm_note_stale(&old);
+		log_warn("removing stale shm segment %s of broker pid %d (not running); %u backend "
+		         "pid(s) of it noted",
+		         name, old.hdr->broker_pid, broker.nstale_backend_pids);
+	}
+	munmap(base, (size_t)st.st_size);
+out:
+	close(fd);
+	return rc;
+}
+
+int shm_create(uint32_t npools, uint32_t nslots)
+{
+	const char *name = broker.cfg.shm_name;
+	size_t size = pgp_shm_layout_size(npools, nslots);
+	void *base = MAP_FAILED;
+	int fd = -1, rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		rc = shm_check_existing(name);
+		if (rc)
+			return rc;
+		if (shm_unlink(name) < 0 && errno != ENOENT) {
+			rc = -errno;
+			log_error("cannot remove old shm segment %s: %s", name, strerror(errno));
+			return rc;
+		}
+	}
+	if (fd < 0) {
+		rc = -errno;
+		log_error("cannot create shm segment %s: %s", name, strerror(errno));
+		return rc;
+	}
+	/* shm_open applied the umask: set the configured mode and group explicitly. */
+	if (fchmod(fd, broker.cfg.socket_mode & 0666) < 0 ||
+	    (broker.cfg.has_socket_group && fchown(fd, (uid_t)-1, broker.cfg.socket_gid) < 0)) {
+		rc = -errno;
+		log_error("cannot set mode/group of shm segment %s: %s", name, strerror(errno));
+		goto fail;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		rc = -errno;
+		log_error("cannot size shm segment %s to %zu bytes: %s", name, size,
+		          strerror(errno));
+		goto fail;
+	}
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = -errno;
+		log_error("cannot map shm segment %s: %s", name, strerror(errno));
+		goto fail;
+	}
+	rc = pgp_shm_format(base, size, npools, nslots, shm_new_epoch(), &broker.shm);
+	if (rc) {
+		log_error("cannot lay out shm segment %s: %s", name, strerror(-rc));
+		goto fail;
+	}
+	broker.shm.hdr->started_wall_us = pgp_wall_us();
+	broker.shm_created = true;
+	close(fd);
+	log_info("shm segment %s created: %zu bytes, %u pool(s), %u slot(s), epoch %016llx", name,
+	         size, npools, nslots, (unsigned long long)broker.shm.epoch);
+	return 0;
+fail:
+	if (base != MAP_FAILED)
+		munmap(base, size);
+	close(fd);
+	shm_unlink(name);
+	return rc;
+}
+
+void shm_publish(void)
+{
+	pgp_shm_publish(&broker.shm);
+}
+
+void shm_heartbeat(void)
+{
+	if (broker.shm_created)
+		atomic_store(&broker.shm.hdr->heartbeat_us, pgp_now_us());
+}
+
+void shm_set_state(uint32_t state)
+{
+	if (broker.shm_created)
+		atomic_store(&broker.shm.hdr->state, state);
+}
+
+void shm_destroy(void)
+{
+	if (!broker.shm_created)
+		return;
+	atomic_store(&broker.shm.hdr->state, PGP_SHM_STOPPED);
+	if (shm_unlink(broker.cfg.shm_name) < 0 && errno != ENOENT)
+		log_warn("cannot remove shm segment %s: %s", broker.cfg.shm_name, strerror(errno));
+	munmap(broker.shm.base, broker.shm.size);
+	memset(&broker.shm, 0, sizeof(broker.shm));
+	broker.shm_created = false;
+	free(broker.stale_backend_pids);
+	broker.stale_backend_pids = NULL;
+}

@@ -1,0 +1,753 @@
+/*
+ * worker.c: the control socket: accept, per-connection attachment ids, message dispatch, and
+ * lease reclaim when a connection closes.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "cancel.h"
+#include "log.h"
+#include "pgp_ctl.h"
+#include "pgp_dsn.h"
+#include "pool.h"
+#include "server.h"
+
+#define WORKER_BUCKETS      4096u /* power of two */
+#define WORKER_BACKLOG      1024
+#define WORKER_ACCEPT_RETRY 100000u /* us */
+
+static void worker_recv_arm(struct worker_conn *c);
+
+/* ---- attachment ids ---- */
+
+static struct worker_conn **worker_bucket(uint32_t id)
+{
+	return &broker.conn_by_id[id & (WORKER_BUCKETS - 1)];
+}
+
+static struct worker_conn *worker_by_id(uint32_t id)
+{
+	if (!broker.conn_by_id || id == 0)
+		return NULL;
+	for (struct worker_conn *c = *worker_bucket(id); c; c = c->hnext) {
+		if (c->attach_id == id)
+			return c;
+	}
+	return NULL;
+}
+
+/* Next free 24-bit id; ids go round all 16M values before one is reused, so a slot word naming
+ * a gone connection is not mistaken for a new one. */
+static uint32_t worker_new_id(void)
+{
+	for (uint32_t tries = 0; tries < PGP_ATTACH_ID_MAX; tries++) {
+		uint32_t id = broker.next_attach_id =
+		    (broker.next_attach_id + 1) & PGP_ATTACH_ID_MAX;
+		if (id != 0 && !worker_by_id(id))
+			return id;
+	}
+	return 0;
+}
+
+bool worker_owner_valid(uint32_t attach_id, uint32_t pool)
+{
+	struct worker_conn *c = worker_by_id(attach_id);
+
+	return c && pool < 64 && (c->auth_pools & (1ull << pool));
+}
+
+/* ---- sending ---- */
+
+static void worker_close(struct worker_conn *c, const char *why);
+
+static void worker_sent(void *ctx, struct loop_req *req, const struct loop_result *r)
+{
+	struct worker_conn *c = ctx;
+
+	for (size_t i = 0; i < PGP_ARRAY_LEN(c->sends); i++) {
+		if (c->sends[i] == req)
+			c->sends[i] = NULL;
+	}
+	if (r->res < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "send failed: %s", strerror(-r->res));
+		worker_close(c, why);
+	}
+}
+
+/* Queue a reply; a worker that lets replies pile up unread is cut off. */
+static int worker_send(struct worker_conn *c, const void *buf, int len, int pass_fd)
+{
+	size_t i;
+
+	if (len < 0)
+		return len;
+	for (i = 0; i < PGP_ARRAY_LEN(c->sends); i++) {
+		if (!c->sends[i])
+			break;
+	}
+	if (i == PGP_ARRAY_LEN(c->sends))
+		return -ENOBUFS;
+	c->sends[i] = loop_send(broker.loop, c->fd, buf, (size_t)len, pass_fd, worker_sent, c);
+	return c->sends[i] ? 0 : -errno;
+}
+
+static int worker_error(struct worker_conn *c, uint32_t seq, const char *sqlstate, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+
+static int worker_error(struct worker_conn *c, uint32_t seq, const char *sqlstate, const char *fmt,
+                        ...)
+{
+	uint8_t buf[PGP_CTL_MSG_MAX];
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return worker_send(c, buf, pgp_ctl_encode_error(buf, seq, sqlstate, "%s", msg), -1);
+}
+
+/* ---- closing ---- */
+
+static void worker_reclaim(struct worker_conn *c)
+{
+	for (uint32_t i = 0; i < broker.npools; i++) {
+		struct pool *p = &broker.pools[i];
+		for (uint32_t j = 0; j < p->nslots; j++) {
+			struct server *s = &p->servers[j];
+			uint64_t w = atomic_load(&s->slot->word);
+			if (pgp_slot_word_state(w) == PGP_SLOT_LEASED &&
+			    pgp_slot_word_owner(w) == c->attach_id && s->phase == SERVER_READY &&
+			    pgp_slot_word_gen(w) == s->gen)
+				pool_reclaim(s, w);
+		}
+		(void)pgp_pool_cancel_waiters(&broker.shm, p->shm, c->attach_id);
+	}
+}
+
+static void worker_close(struct worker_conn *c, const char *why)
+{
+	struct worker_conn **b = worker_bucket(c->attach_id);
+
+	loop_cancel(broker.loop, c->recv_req);
+	c->recv_req = NULL;
+	for (size_t i = 0; i < PGP_ARRAY_LEN(c->sends); i++) {
+		loop_cancel(broker.loop, c->sends[i]);
+		c->sends[i] = NULL;
+	}
+	loop_timer_stop(broker.loop, &c->attach_timer);
+	for (; *b; b = &(*b)->hnext) {
+		if (*b == c) {
+			*b = c->hnext;
+			break;
+		}
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		broker.conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	broker.nconns--;
+	log_debug("worker pid=%d attach id %u disconnected: %s", (int)c->pid, c->attach_id, why);
+	/* The id is no longer live: every lease and waiter cell of it is taken back now. */
+	worker_reclaim(c);
+	loop_close_fd(broker.loop, c->fd);
+	free(c);
+}
+
+void worker_close_all(void)
+{
+	while (broker.conns)
+		worker_close(broker.conns, "broker shutting down");
+	free(broker.conn_by_id);
+	broker.conn_by_id = NULL;
+}
+
+/* ---- ATTACH ---- */
+
+static int worker_attach_reply(struct worker_conn *c, struct pool *p, uint32_t seq)
+{
+	uint8_t buf[PGP_CTL_MSG_MAX];
+	struct pgp_ctl_attach_ok ok = p->attach_ok;
+
+	ok.attach_id = c->attach_id;
+	return worker_send(c, buf, pgp_ctl_encode(buf, PGP_CTL_ATTACH_OK, seq, &ok, sizeof(ok)),
+	                   -1);
+}
+
+static void worker_attach_timeout(void *ctx, struct loop_timer *t)
+{
+	struct worker_conn *c = ctx;
+
+	(void)t;
+	if (!c->attach_waiting)
+		return;
+	/* Authentication succeeded; without a backend yet the reply carries no server
+	 * parameters. Leases will wait or fail with the pool's own error. */
+	c->attach_waiting = false;
+	log_msg(LOG_WARNING, broker.pools[c->attach_pool].cfg->name, LOG_NO_SLOT,
+	        "no backend connected within acquire_timeout: ATTACH_OK without server parameters");
+	if (worker_attach_reply(c, &broker.pools[c->attach_pool], c->attach_seq) < 0)
+		worker_close(c, "cannot send ATTACH_OK");
+}
+
+void worker_pool_ready(struct pool *p)
+{
+	struct worker_conn *c = broker.conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->attach_waiting || c->attach_pool != p->index)
+			continue;
+		c->attach_waiting = false;
+		loop_timer_stop(broker.loop, &c->attach_timer);
+		if (worker_attach_reply(c, p, c->attach_seq) < 0)
+			worker_close(c, "cannot send ATTACH_OK");
+	}
+}
+
+static int worker_key_part(char *dst, size_t cap, const char *src)
+{
+	if (!src)
+		src = "";
+	if (strlen(src) >= cap)
+		return -EINVAL;
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+/* "main (host=... port=... dbname=... user=...), tiny (...)" without secrets. */
+static void worker_list_pools(char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < broker.npools && n + 1 < cap; i++) {
+		const struct config_pool *pc = broker.pools[i].cfg;
+		int w = snprintf(out + n, cap - n, "%s%s (host=%s port=%s dbname=%s user=%s)",
+		                 i ? ", " : "", pc->name, pc->key.host, pc->key.port,
+		                 pc->key.dbname, pc->key.user);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
+static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	pgp_ctl_attach_req req;
+	struct pool *p = NULL;
+	const struct config_pool *pc;
+	char pools[400];
+
+	if (c->attach_waiting || pgp_ctl_decode_attach(m, &req) < 0)
+		return -EPROTO;
+	if (req.pid != c->pid)
+		log_debug("worker pid=%d says it is pid %d (another pid namespace?)", (int)c->pid,
+		          (int)req.pid);
+	if (req.pool && req.pool[0]) {
+		p = pool_by_name(req.pool);
+		if (!p) {
+			worker_list_pools(pools, sizeof(pools));
+			log_info("worker pid=%d asked for unknown pool \"%s\"", (int)c->pid,
+			         req.pool);
+			return worker_error(c, m->hdr.seq, "08001",
+			                    "pgpool has no pool named \"%.64s\"; configured pools: "
+			                    "%s (check [pool NAME] in the broker config)",
+			                    req.pool, pools);
+		}
+	} else {
+		pgp_dsn_key key;
+		memset(&key, 0, sizeof(key));
+		if (worker_key_part(key.host, sizeof(key.host), req.host) ||
+		    worker_key_part(key.port, sizeof(key.port), req.port) ||
+		    worker_key_part(key.dbname, sizeof(key.dbname), req.dbname) ||
+		    worker_key_part(key.user, sizeof(key.user), req.user))
+			return worker_error(c, m->hdr.seq, "08001",
+			                    "host, port, dbname or user is too long");
+		pgp_dsn_normalize(&key);
+		for (uint32_t i = 0; i < broker.npools && !p; i++) {
+			if (pgp_dsn_match(&broker.pools[i].cfg->key, &key))
+				p = &broker.pools[i];
+		}
+		if (!p) {
+			worker_list_pools(pools, sizeof(pools));
+			log_info(
+			    "worker pid=%d asked for host=%s port=%s dbname=%s user=%s: no such "
+			    "pool",
+			    (int)c->pid, key.host, key.port, key.dbname, key.user);
+			return worker_error(
+			    c, m->hdr.seq, "08001",
+			    "no pgpool pool for host=%.64s port=%.16s dbname=%.64s user=%.64s; "
+			    "configured pools: %s (the DSN's host, port, dbname and user must "
+			    "equal a pool's dsn, or use pgpool:pool=NAME)",
+			    key.host, key.port, key.dbname, key.user, pools);
+		}
+	}
+	pc = p->cfg;
+	if (!req.user || strcmp(req.user, pc->key.user) != 0 ||
+	    !(req.flags & PGP_ATTACHF_HAS_PASSWORD) || !req.password ||
+	    !pgp_secure_equal(req.password, req.password_len, pc->password, pc->password_len)) {
+		log_msg(LOG_WARNING, pc->name, LOG_NO_SLOT,
+		        "authentication failed for worker pid=%d uid=%u user=\"%.64s\"",
+		        (int)c->pid, (unsigned)c->uid, req.user ? req.user : "");
+		return worker_error(
+		    c, m->hdr.seq, "28P01",
+		    "password authentication failed for user \"%.64s\" (pgpool pool "
+		    "\"%s\")",
+		    req.user ? req.user : "", pc->name);
+	}
+	c->auth_pools |= 1ull << p->index;
+	log_msg(LOG_INFO, pc->name, LOG_NO_SLOT, "worker pid=%d uid=%u attached (attach id %u)",
+	        (int)c->pid, (unsigned)c->uid, c->attach_id);
+	if (p->have_params)
+		return worker_attach_reply(c, p, m->hdr.seq);
+	/* No backend has connected yet: answer once the first one has (its parameters go into
+	 * ATTACH_OK), or after acquire_timeout without them. */
+	c->attach_waiting = true;
+	c->attach_pool = p->index;
+	c->attach_seq = m->hdr.seq;
+	loop_timer_start(broker.loop, &c->attach_timer, (uint64_t)pc->acquire_timeout_ms * 1000u,
+	                 worker_attach_timeout, c);
+	pool_want_params(p);
+	return 0;
+}
+
+/* ---- slot requests ---- */
+
+/* The server of a slot this connection holds, or NULL after replying with an ERROR. */
+static struct server *worker_leased_slot(struct worker_conn *c, uint32_t seq,
+                                         const struct pgp_ctl_slot_ref *ref, int *rc)
+{
+	struct pool *p;
+	struct server *s;
+	uint64_t w;
+
+	if (ref->pool >= broker.npools || !(c->auth_pools & (1ull << ref->pool))) {
+		*rc =
+		    worker_error(c, seq, "08P01",
+		                 "pool index %u: this process has not attached to it (send ATTACH "
+		                 "first)",
+		                 ref->pool);
+		return NULL;
+	}
+	p = &broker.pools[ref->pool];
+	if (ref->slot >= p->nslots) {
+		*rc = worker_error(c, seq, "08P01", "pool \"%s\" has no slot %u", p->cfg->name,
+		                   ref->slot);
+		return NULL;
+	}
+	s = &p->servers[ref->slot];
+	w = atomic_load(&s->slot->word);
+	if (pgp_slot_word_state(w) != PGP_SLOT_LEASED || pgp_slot_word_owner(w) != c->attach_id ||
+	    pgp_slot_word_gen(w) != ref->gen || s->gen != ref->gen || s->phase != SERVER_READY ||
+	    s->fd < 0) {
+		*rc = worker_error(c, seq, "08003",
+		                   "slot %u of pool \"%s\" is not leased by this process with "
+		                   "generation %u (it was reclaimed or replaced): acquire a "
+		                   "connection again",
+		                   ref->slot, p->cfg->name, ref->gen);
+		return NULL;
+	}
+	return s;
+}
+
+static int worker_fd_req(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	struct pgp_ctl_slot_ref ref;
+	struct pgp_ctl_fd reply;
+	uint8_t buf[PGP_CTL_MSG_MAX];
+	struct server *s;
+	int rc = 0;
+
+	memcpy(&ref, m->body, sizeof(ref));
+	s = worker_leased_slot(c, m->hdr.seq, &ref, &rc);
+	if (!s)
+		return rc;
+	reply.pool = ref.pool;
+	reply.slot = ref.slot;
+	reply.gen = s->gen;
+	reply.backend_pid = s->backend_pid;
+	rc = worker_send(c, buf, pgp_ctl_encode(buf, PGP_CTL_FD, m->hdr.seq, &reply, sizeof(reply)),
+	                 s->fd);
+	if (rc == 0) {
+		atomic_fetch_add(&s->pool->shm->fd_transfers, 1);
+		log_msg(LOG_DEBUG, s->pool->cfg->name, s->index, "fd passed to worker pid=%d",
+		        (int)c->pid);
+	}
+	return rc;
+}
+
+static int worker_cancel(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	struct pgp_ctl_slot_ref ref;
+	struct server *s;
+	int rc = 0;
+
+	memcpy(&ref, m->body, sizeof(ref));
+	s = worker_leased_slot(c, m->hdr.seq, &ref, &rc);
+	if (!s)
+		return rc;
+	rc = cancel_submit(s, CANCEL_FOR_WORKER, c->attach_id, m->hdr.seq);
+	if (rc < 0)
+		return worker_error(c, m->hdr.seq, "08006", "cannot queue the cancel request: %s",
+		                    strerror(-rc));
+	log_msg(LOG_DEBUG, s->pool->cfg->name, s->index, "cancel requested by worker pid=%d",
+	        (int)c->pid);
+	return 0;
+}
+
+void worker_cancel_done(uint32_t attach_id, uint32_t seq, int rc, const char *err)
+{
+	struct worker_conn *c = worker_by_id(attach_id);
+	uint8_t buf[PGP_CTL_MSG_MAX];
+	int r;
+
+	if (!c)
+		return;
+	if (rc == 0)
+		r = worker_send(c, buf, pgp_ctl_encode(buf, PGP_CTL_CANCEL_DONE, seq, NULL, 0), -1);
+	else
+		r = worker_error(c, seq, "08006", "cancel request failed: %.400s", err);
+	if (r < 0)
+		worker_close(c, "cannot send the cancel reply");
+}
+
+static int worker_ping(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	struct pgp_ctl_pong pong;
+	uint8_t buf[PGP_CTL_MSG_MAX];
+
+	memset(&pong, 0, sizeof(pong));
+	pong.epoch = broker.shm.epoch;
+	snprintf(pong.shm_name, sizeof(pong.shm_name), "%s", broker.cfg.shm_name);
+	pong.broker_pid = (int32_t)getpid();
+	return worker_send(c, buf,
+	                   pgp_ctl_encode(buf, PGP_CTL_PONG, m->hdr.seq, &pong, sizeof(pong)), -1);
+}
+
+static void worker_grow(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	struct pgp_ctl_grow g;
+
+	memcpy(&g, m->body, sizeof(g));
+	if (g.pool >= broker.npools || !(c->auth_pools & (1ull << g.pool)))
+		return;
+	pool_fill(&broker.pools[g.pool]);
+}
+
+static void worker_returned(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	struct pgp_ctl_slot_ref ref;
+	struct pool *p;
+	struct server *s;
+	uint64_t w;
+	uint32_t st;
+
+	memcpy(&ref, m->body, sizeof(ref));
+	if (ref.pool >= broker.npools || !(c->auth_pools & (1ull << ref.pool)))
+		return;
+	p = &broker.pools[ref.pool];
+	if (ref.slot >= p->nslots)
+		return;
+	s = &p->servers[ref.slot];
+	w = atomic_load(&s->slot->word);
+	st = pgp_slot_word_state(w);
+	/* Anything else is stale or a lie; the janitor looks at every slot anyway. */
+	if ((st == PGP_SLOT_DISCARD || st == PGP_SLOT_RESET) && pgp_slot_word_gen(w) == s->gen &&
+	    s->phase == SERVER_READY)
+		pool_take_returned(s, w);
+}
+
+static void worker_slow_query(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	struct pgp_ctl_slow_query q;
+	const char *sql = (const char *)m->body + sizeof(q);
+
+	memcpy(&q, m->body, sizeof(q));
+	if (q.pool >= broker.npools || !(c->auth_pools & (1ull << q.pool)))
+		return;
+	/* pgp_ctl_decode checked that sql_len bytes and a NUL follow the fixed part. */
+	log_msg(LOG_WARNING, broker.pools[q.pool].cfg->name, LOG_NO_SLOT,
+	        "slow query: %u ms, worker pid=%d: %.500s", q.duration_ms, (int)c->pid, sql);
+}
+
+/* Handle one decoded message. Negative: close the connection. */
+static int worker_dispatch(struct worker_conn *c, const pgp_ctl_msg *m)
+{
+	switch (m->hdr.type) {
+	case PGP_CTL_ATTACH:
+		return worker_attach(c, m);
+	case PGP_CTL_FD_REQ:
+		return worker_fd_req(c, m);
+	case PGP_CTL_CANCEL:
+		return worker_cancel(c, m);
+	case PGP_CTL_PING:
+		return worker_ping(c, m);
+	case PGP_CTL_GROW:
+		worker_grow(c, m);
+		return 0;
+	case PGP_CTL_RETURNED:
+		worker_returned(c, m);
+		return 0;
+	case PGP_CTL_SLOW_QUERY:
+		worker_slow_query(c, m);
+		return 0;
+	default:
+		/* Replies travel the other way only. */
+		return -EPROTO;
+	}
+}
+
+static void worker_recv_done(void *ctx, struct loop_req *req, const struct loop_result *r)
+{
+	struct worker_conn *c = ctx;
+	pgp_ctl_msg m;
+	char why[96];
+	int rc;
+
+	(void)req;
+	c->recv_req = NULL;
+	if (r->res == 0) {
+		worker_close(c, "connection closed");
+		return;
+	}
+	if (r->res < 0) {
+		snprintf(why, sizeof(why), "receive failed: %s", strerror(-r->res));
+		worker_close(c, why);
+		return;
+	}
+	if (pgp_ctl_decode(r->data, (size_t)r->res, &m) < 0) {
+		log_warn("worker pid=%d attach id %u sent a malformed control message (%d bytes): "
+		         "closing its connection",
+		         (int)c->pid, c->attach_id, r->res);
+		worker_close(c, "malformed message");
+		return;
+	}
+	rc = worker_dispatch(c, &m);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "%s (message type %u)",
+		         rc == -EPROTO ? "protocol violation" : strerror(-rc), m.hdr.type);
+		if (rc == -EPROTO)
+			log_warn("worker pid=%d attach id %u: %s: closing its connection",
+			         (int)c->pid, c->attach_id, why);
+		worker_close(c, why);
+		return;
+	}
+	worker_recv_arm(c);
+}
+
+static void worker_recv_arm(struct worker_conn *c)
+{
+	c->recv_req = loop_recv(broker.loop, c->fd, PGP_CTL_MSG_MAX, worker_recv_done, c);
+	if (!c->recv_req)
+		worker_close(c, "cannot receive");
+}
+
+/* ---- accepting ---- */
+
+static void worker_accept_arm(void);
+
+static void worker_accept_retry(void *ctx, struct loop_timer *t)
+{
+	(void)ctx;
+	(void)t;
+	worker_accept_arm();
+}
+
+static void worker_accepted(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct worker_conn *c;
+	struct worker_conn **b;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("SO_PEERCRED failed: %s", strerror(errno));
+		loop_close_fd(broker.loop, fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->attach_id = worker_new_id())) {
+		log_warn("cannot take a new worker connection: %s", c ? "no free id" : "no memory");
+		free(c);
+		loop_close_fd(broker.loop, fd);
+		return;
+	}
+	c->fd = fd;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	b = worker_bucket(c->attach_id);
+	c->hnext = *b;
+	*b = c;
+	c->next = broker.conns;
+	if (broker.conns)
+		broker.conns->prev = c;
+	broker.conns = c;
+	broker.nconns++;
+	log_debug("worker pid=%d uid=%u gid=%u connected (attach id %u)", (int)c->pid,
+	          (unsigned)c->uid, (unsigned)c->gid, c->attach_id);
+	worker_recv_arm(c);
+}
+
+static void worker_accept_event(void *ctx, struct loop_req *req, const struct loop_result *r)
+{
+	(void)ctx;
+	(void)req;
+	if (!r->more)
+		broker.accept_req = NULL;
+	if (r->res >= 0)
+		worker_accepted(r->res);
+	else if (r->res != -ECANCELED)
+		log_warn("accept on the control socket failed: %s", strerror(-r->res));
+	if (!r->more && broker.listen_fd >= 0) {
+		if (r->res >= 0)
+			worker_accept_arm();
+		else
+			loop_timer_start(broker.loop, &broker.accept_retry, WORKER_ACCEPT_RETRY,
+			                 worker_accept_retry, NULL);
+	}
+}
+
+static void worker_accept_arm(void)
+{
+	if (broker.listen_fd < 0 || broker.accept_req)
+		return;
+	broker.accept_req = loop_accept(broker.loop, broker.listen_fd, worker_accept_event, NULL);
+	if (!broker.accept_req)
+		loop_timer_start(broker.loop, &broker.accept_retry, WORKER_ACCEPT_RETRY,
+		                 worker_accept_retry, NULL);
+}
+
+/* mkdir -p of the socket's directory (0755: the socket's own mode guards access). */
+static int worker_mkdirs(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* An existing file at the socket path: a live broker refuses, a stale socket is removed. */
+static int worker_clear_stale(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_error("%s exists and is not a socket: remove it or choose another [broker] "
+		          "socket",
+		          path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
+		close(fd);
+		log_error("another process listens on %s (another pgpool-broker?): stop it first",
+		          path);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	log_info("removing stale control socket %s", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int worker_listen(void)
+{
+	const char *path = broker.cfg.socket;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old_umask;
+	int fd, rc;
+
+	broker.conn_by_id = calloc(WORKER_BUCKETS, sizeof(*broker.conn_by_id));
+	if (!broker.conn_by_id)
+		return -ENOMEM;
+	rc = worker_mkdirs(path);
+	if (rc) {
+		log_error("cannot create the directory of %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = worker_clear_stale(path);
+	if (rc)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	/* Created owner-only, then opened up to socket_mode: no window with a wider mode. */
+	old_umask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (rc < 0) {
+		rc = -errno;
+		log_error("cannot bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if ((broker.cfg.has_socket_group && chown(path, (uid_t)-1, broker.cfg.socket_gid) < 0) ||
+	    chmod(path, broker.cfg.socket_mode) < 0) {
+		rc = -errno;
+		log_error("cannot set mode/group of %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	if (listen(fd, WORKER_BACKLOG) < 0) {
+		rc = -errno;
+		log_error("cannot listen on %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	broker.listen_fd = fd;
+	worker_accept_arm();
+	log_info("listening on %s (mode %04o%s%s)", path, (unsigned)broker.cfg.socket_mode,
+	         broker.cfg.has_socket_group ? ", group " : "",
+	         broker.cfg.has_socket_group ? broker.cfg.socket_group : "");
+	return 0;
+fail_unlink:
+	unlink(path);
+fail:
+	close(fd);
+	return rc;
+}
+
+void worker_stop_listening(void)
+{
+	if (broker.listen_fd < 0)
+		return;
+	loop_timer_stop(broker.loop, &broker.accept_retry);
+	loop_cancel(broker.loop, broker.accept_req);
+	broker.accept_req = NULL;
+	loop_close_fd(broker.loop, broker.listen_fd);
+	broker.listen_fd = -1;
+	if (unlink(broker.cfg.socket) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", broker.cfg.socket, strerror(errno));
+}
