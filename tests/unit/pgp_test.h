@@ -34,7 +34,7 @@ static struct {
 static int pgp_test_count;
 static const char *pgp_test_current = "?";
 
-static void pgp_test_register(const char *name, pgp_test_fn fn)
+__attribute__((unused)) static void pgp_test_register(const char *name, pgp_test_fn fn)
 {
 	if (pgp_test_count == PGP_TEST_MAX) {
 		fprintf(stderr, "pgp_test.h: more than %d test cases\n", PGP_TEST_MAX);
@@ -96,8 +96,9 @@ pgp_test_fail(const char *file, int line, const char *fmt, ...)
 /* Compare two byte ranges, reporting the first difference. */
 #define CHECK_MEM(a, alen, b, blen) pgp_test_check_mem(__FILE__, __LINE__, #a, a, alen, b, blen)
 
-static void pgp_test_check_mem(const char *file, int line, const char *what, const void *a,
-                               size_t alen, const void *b, size_t blen)
+__attribute__((unused)) static void pgp_test_check_mem(const char *file, int line, const char *what,
+                                                       const void *a, size_t alen, const void *b,
+                                                       size_t blen)
 {
 	const unsigned char *pa = a, *pb = b;
 	size_t i, n = alen < blen ? alen : blen;
