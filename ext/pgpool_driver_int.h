@@ -1,0 +1,274 @@
+/*
+ * pgpool_driver_int.h: private header of the PDO driver "pgpool" (pgpool_driver.c,
+ * pgpool_statement.c, pgpool_conn.c, pgpool_result.c, pgpool_error.c, pgpool_text.c).
+ *
+ * Layers, top to bottom:
+ *   pgpool_driver.c / pgpool_statement.c  PDO's dbh and statement methods, class PgPool
+ *   pgpool_conn.c                         the lease discipline of one handle: when to lease,
+ *                                         hold, pin, release; deferred BEGIN; lastval capture
+ *   pgpool_result.c                       collecting a response into a result, decoding values
+ *   pgpool_wire.c                         poll()-driven I/O of one round trip on the socket
+ *   pgpool_lease.h (ext-pool)             leases, pools, the broker
+ */
+#ifndef PGPOOL_DRIVER_INT_H
+#define PGPOOL_DRIVER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "php.h"
+#include "pdo/php_pdo.h"
+#include "pdo/php_pdo_driver.h"
+
+#include "pgp_proto.h"
+#include "pgpool_lease.h"
+#include "pgpool_wire.h"
+
+/* ---- module hooks (called by pgpool.c) ---- */
+
+/* Register the PDO driver "pgpool" and class PgPool. */
+zend_result pgpool_driver_minit(INIT_FUNC_ARGS);
+void pgpool_driver_mshutdown(void);
+/* Request end: roll back open transactions and give every lease back (invariant 2). */
+void pgpool_driver_rshutdown(void);
+
+/* errorInfo[1] for every error, like pdo_pgsql (PGRES_FATAL_ERROR). */
+#define PGPOOL_ERRCODE_FATAL 7
+/* Same value as PDO::PGSQL_ATTR_DISABLE_PREPARES (pdo_pgsql's first driver attribute). */
+#define PGPOOL_ATTR_DISABLE_PREPARES PDO_ATTR_DRIVER_SPECIFIC
+
+/* ---- text (pgpool_text.c) ---- */
+
+enum pgpool_encoding {
+	PGPOOL_ENC_SINGLE = 0, /* one byte per character */
+	PGPOOL_ENC_UTF8,
+	PGPOOL_ENC_EUC_JP, /* EUC_JP, EUC_JIS_2004 */
+	PGPOOL_ENC_EUC_2,  /* two bytes per non-ASCII character: EUC_CN, EUC_KR, JOHAB, BIG5... */
+	PGPOOL_ENC_EUC_TW,
+	PGPOOL_ENC_SJIS, /* SJIS, SHIFT_JIS_2004 */
+	PGPOOL_ENC_GB18030,
+	PGPOOL_ENC_MULE,
+};
+
+/* enum pgpool_encoding of a client_encoding name as the server reports it. */
+int pgpool_encoding_id(const char *name);
+/* Bytes of the character at s (s[0] valid; may look at s[1] for GB18030). */
+int pgpool_enc_mblen(int enc, const unsigned char *s);
+/* Length of the valid character at s (avail bytes left), -1 if invalid or cut short. */
+int pgpool_enc_verify(int enc, const unsigned char *s, size_t avail);
+/* Screen columns of the character at s of len bytes (for error cursor lines). */
+int pgpool_enc_dsplen(int enc, const unsigned char *s, int len);
+/* 'literal' escaped like PQescapeStringConn, NULL if the text is not valid in enc. */
+zend_string *pgpool_quote_string(const char *s, size_t len, int enc, bool std_strings);
+/* Bytea literal in hex format, like PQescapeByteaConn with quotes around. */
+zend_string *pgpool_quote_bytea(const char *s, size_t len, bool std_strings);
+/* Decode bytea text output (hex or escape format) like PQunescapeBytea. */
+zend_string *pgpool_unescape_bytea(const char *s, size_t len);
+
+/* Keywords found outside literals and comments. */
+#define PGPOOL_W_INSERT    0x01u
+#define PGPOOL_W_SEQFUNC   0x02u /* nextval, setval */
+#define PGPOOL_W_TEMP      0x04u /* TEMP, TEMPORARY */
+#define PGPOOL_W_INTO      0x08u
+#define PGPOOL_W_ADVLOCK   0x10u /* session-level advisory lock functions */
+#define PGPOOL_W_SETCONFIG 0x20u
+
+typedef struct pgpool_sql_info {
+	char first[16];  /* first keyword of the first statement, upper case, "" if none */
+	char second[16]; /* second keyword */
+	bool multi;      /* more than one statement */
+	uint32_t words;  /* PGPOOL_W_* */
+} pgpool_sql_info;
+
+void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info);
+
+/* ---- results (pgpool_result.c) ---- */
+
+enum pgpool_res_status {
+	PGPOOL_RES_NONE = 0,       /* nothing received yet */
+	PGPOOL_RES_COMMAND_OK = 1, /* a command without rows */
+	PGPOOL_RES_TUPLES_OK = 2,  /* a row set (possibly empty) */
+	PGPOOL_RES_EMPTY = 3,      /* EmptyQueryResponse */
+	PGPOOL_RES_ERROR = 4,      /* ErrorResponse (or an error of ours) */
+};
+
+typedef struct pgpool_coldesc {
+	const char *name; /* points into pgpool_result.rowdesc */
+	uint32_t table_oid;
+	int16_t attnum;
+	uint32_t type_oid;
+	int16_t typlen;
+	int32_t typmod;
+	int16_t format;
+} pgpool_coldesc;
+
+/* One statement's result, like a PGresult: the last statement's when a simple Query held
+ * several (as PQexec). Rows are kept as the raw DataRow payloads in one growing block, each
+ * preceded by its 4-byte length, and decoded on fetch. */
+typedef struct pgpool_result {
+	uint8_t status;          /* enum pgpool_res_status */
+	bool keep_rows;          /* false: only count rows (exec()) */
+	bool complete;           /* CommandComplete seen for the current statement */
+	bool parsed;             /* ParseComplete seen */
+	bool query_until_parsed; /* a prepared statement: errors after ParseComplete carry no
+	                            query text (libpq's PQexecPrepared has none to show) */
+	uint16_t ncols;
+	pgpool_coldesc *cols; /* emalloc'd */
+	uint8_t *rowdesc;     /* emalloc'd copy of the RowDescription payload */
+	uint8_t *rows;        /* emalloc'd: [uint32 len][DataRow payload]... */
+	size_t rows_len, rows_cap;
+	zend_long nrows;
+	char tag[64]; /* last CommandComplete tag */
+	char sqlstate[6];
+	zend_string
+	    *errmsg; /* formatted like libpq's default verbosity, trailing newline trimmed */
+	/* for error messages: the SQL sent (LINE n: display) and the client encoding */
+	const char *query;
+	size_t query_len;
+	int encoding;
+} pgpool_result;
+
+void pgpool_result_init(pgpool_result *res, bool keep_rows, const char *query, size_t query_len,
+                        int encoding);
+/* Free everything the result holds; it can be initialised again. */
+void pgpool_result_free(pgpool_result *res);
+/* Take one backend message of the statement's segment. 0 or -EPROTO. */
+int pgpool_result_add(pgpool_result *res, const pgp_msg *m);
+/* Set an error of our own (not from the server). */
+void pgpool_result_set_error(pgpool_result *res, const char *sqlstate, const char *msg);
+/* Affected rows from the command tag, like PQcmdTuples (0 when the tag has none). */
+zend_long pgpool_result_cmd_tuples(const pgpool_result *res);
+/* Decode the values of the row whose record starts at off into vals/lens (ncols entries);
+ * returns the offset of the next row. */
+size_t pgpool_result_row(const pgpool_result *res, size_t off, const uint8_t **vals, int32_t *lens);
+
+/* ---- errors (pgpool_error.c) ---- */
+
+typedef struct pgpool_einfo {
+	unsigned errcode; /* errorInfo[1] */
+	char *errmsg;     /* errorInfo[2], pemalloc'd by the handle's persistence */
+} pgpool_einfo;
+
+/* ---- the handle ---- */
+
+/* Server parameters the driver answers from: the pool's values, unless this handle's pinned
+ * connection reported a change. */
+enum pgpool_param {
+	PGPOOL_P_CLIENT_ENCODING = 0,
+	PGPOOL_P_STD_STRINGS,
+	PGPOOL_P_DATESTYLE,
+	PGPOOL_P_IS_SUPERUSER,
+	PGPOOL_P_SESSION_AUTH,
+	PGPOOL_P_SERVER_VERSION,
+	PGPOOL_P_COUNT
+};
+
+typedef struct pgpool_dbh {
+	pdo_dbh_t *dbh;
+	pgpool_pool *pool;
+	pgpool_lease lease; /* lease.pool != NULL while a lease is held */
+	char txn_status;    /* last ReadyForQuery status on the held lease, 'I' without one */
+	bool txn_pending;   /* beginTransaction() done, BEGIN not sent yet */
+	bool pinned;        /* session state changed: hold until request end, then reset */
+	bool used;          /* a statement ran on the held lease (session mode: reset it) */
+	bool request_ended; /* request end released everything; refuse new leases */
+	bool emulate_prepares;
+	bool disable_prepares;
+	bool lastval_valid; /* lastval holds a value captured after an INSERT */
+	char lastval[24];   /* lastval() as text */
+	uint32_t stmt_counter;
+	pgpool_einfo einfo;
+	char *params[PGPOOL_P_COUNT];   /* pemalloc'd overrides reported by ParameterStatus */
+	struct pgpool_dbh *prev, *next; /* live handles of this process */
+} pgpool_dbh;
+
+/* ---- the lease discipline (pgpool_conn.c) ---- */
+
+/* What to send. A simple Query may hold several statements; extended sends
+ * Parse/Bind/Describe(portal)/Execute/Sync. */
+typedef struct pgpool_query {
+	const char *sql;
+	size_t sql_len;
+	bool extended;
+	bool aux;   /* the driver's own query: no deferred BEGIN, no capture, no pinning */
+	bool quiet; /* failures are not recorded as the handle's error (catalog lookups) */
+	const char *stmt_name; /* extended: "" = the unnamed statement */
+	uint16_t nparams;
+	const uint32_t *types; /* NULL: let the server infer them all */
+	const char *const *values;
+	const int32_t *lengths;
+	const int16_t *formats;
+} pgpool_query;
+
+/* Register a new handle (factory) / forget it (closer). */
+void pgpool_conn_register(pgpool_dbh *H);
+void pgpool_conn_unregister(pgpool_dbh *H);
+
+/*
+ * Run one statement on the handle's connection, leasing one if none is held, sending the
+ * deferred BEGIN first and capturing lastval() after an INSERT outside a transaction. The result
+ * (res, initialised by the caller) holds the statement's rows, or its error. Returns true when
+ * the statement succeeded; on false the error is recorded in dbh/stmt (PDO raises it).
+ */
+bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res);
+/* Hold a lease (pgsqlGetPid, SERVER_INFO); pgpool_conn_settle() gives it back if nothing else
+ * needs it. false with the error recorded. */
+bool pgpool_conn_hold(pgpool_dbh *H, pdo_stmt_t *stmt);
+void pgpool_conn_settle(pgpool_dbh *H);
+/* COMMIT or ROLLBACK the handle's transaction (nothing is sent if BEGIN was never sent). */
+bool pgpool_conn_end_txn(pgpool_dbh *H, bool commit);
+/* Roll back and give the lease back (request end, handle closed). Never raises. */
+void pgpool_conn_finish(pgpool_dbh *H);
+/* True while the handle is in a transaction (deferred or open on the server). */
+bool pgpool_conn_in_txn(const pgpool_dbh *H);
+/* Server parameter for this handle (see enum pgpool_param); never NULL. */
+const char *pgpool_conn_param(const pgpool_dbh *H, int param);
+int pgpool_conn_encoding(const pgpool_dbh *H);
+
+/* ---- errors (pgpool_error.c) ---- */
+
+/* Record an error in PDO's error code (stmt's if given, else dbh's) and errorInfo; PDO raises it
+ * per the error mode. While the handle is being constructed it throws, as PDO expects. */
+void pgpool_error(pdo_dbh_t *dbh, pdo_stmt_t *stmt, const char *sqlstate, const char *msg);
+/* The same with errorInfo[1] = errcode (0 shows as null) and a message of len bytes. */
+void pgpool_error_ex(pdo_dbh_t *dbh, pdo_stmt_t *stmt, unsigned errcode, const char *sqlstate,
+                     const char *msg, size_t len);
+/* The same with a pool-layer error. */
+void pgpool_error_pool(pdo_dbh_t *dbh, pdo_stmt_t *stmt, const pgpool_err *err);
+/* The same with a result's error (the server's SQLSTATE and message). */
+void pgpool_error_result(pdo_dbh_t *dbh, pdo_stmt_t *stmt, const pgpool_result *res);
+/* errorInfo()[1..2] (PDO's fetch_err). */
+void pgpool_fetch_error(pdo_dbh_t *dbh, pdo_stmt_t *stmt, zval *info);
+void pgpool_error_free(pgpool_dbh *H);
+/* An ErrorResponse formatted like libpq's default verbosity; query (may be NULL) gives the
+ * LINE n: display for a statement position. Trailing newlines trimmed. */
+zend_string *pgpool_error_format(const pgp_error *e, const char *query, size_t query_len, int enc);
+
+/* ---- statements ---- */
+
+typedef struct pgpool_stmt {
+	pgpool_dbh *H;
+	zend_string *query; /* SQL as sent (native: placeholders rewritten to $n) */
+	bool native;        /* extended protocol with bound parameters */
+	bool named;         /* a server-side prepared statement (issue 4: shared by name) */
+	bool scrollable;    /* PDO::CURSOR_SCROLL: fetch orientations are honoured */
+	pgpool_result res;
+	bool has_result;
+	/* cursor over res.rows: row cur (1-based; 0 before the first, nrows+1 after the last) */
+	zend_long cur;
+	size_t next_off;      /* record offset of row cur+1 when reading forward */
+	size_t *row_offs;     /* record offsets of all rows, built on the first scroll */
+	const uint8_t **vals; /* values of the current row */
+	int32_t *lens;        /* their lengths (-1 NULL) */
+	/* parameters for Bind, indexed by $n - 1 */
+	uint32_t param_cap;
+	const char **param_values;
+	int32_t *param_lengths;
+	int16_t *param_formats;
+	uint32_t *param_types;
+	zend_string **param_strs; /* strings owned for the execute in progress */
+} pgpool_stmt;
+
+extern const struct pdo_stmt_methods pgpool_stmt_methods;
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * pgpool_text.c: text handling the driver needs without libpq: client encodings (character
+ * length, validity, display width), string and bytea literal escaping as PQescapeStringConn /
+ * PQescapeByteaConn do it, bytea output decoding as PQunescapeBytea does it, and a small SQL
+ * scanner that finds keywords outside literals and comments (for the lease discipline).
+ */
+#include <string.h>
+
+#include "php.h"
+
+#include "pgpool_driver_int.h"
+
+/* ---- client encodings ---- */
+
+static const struct {
+	const char *name;
+	int enc;
+} encodings[] = {
+    {"UTF8", PGPOOL_ENC_UTF8},           {"UNICODE", PGPOOL_ENC_UTF8},
+    {"EUC_JP", PGPOOL_ENC_EUC_JP},       {"EUC_JIS_2004", PGPOOL_ENC_EUC_JP},
+    {"EUC_CN", PGPOOL_ENC_EUC_2},        {"EUC_KR", PGPOOL_ENC_EUC_2},
+    {"JOHAB", PGPOOL_ENC_EUC_2},         {"BIG5", PGPOOL_ENC_EUC_2},
+    {"GBK", PGPOOL_ENC_EUC_2},           {"UHC", PGPOOL_ENC_EUC_2},
+    {"EUC_TW", PGPOOL_ENC_EUC_TW},       {"SJIS", PGPOOL_ENC_SJIS},
+    {"SHIFT_JIS_2004", PGPOOL_ENC_SJIS}, {"GB18030", PGPOOL_ENC_GB18030},
+    {"MULE_INTERNAL", PGPOOL_ENC_MULE},
+};
+
+int pgpool_encoding_id(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return PGPOOL_ENC_UTF8;
+	for (i = 0; i < PGP_ARRAY_LEN(encodings); i++) {
+		if (strcasecmp(name, encodings[i].name) == 0)
+			return encodings[i].enc;
+	}
+	/* SQL_ASCII, LATIN1..10, WIN*, KOI8*, ISO_8859_*: one byte per character. */
+	return PGPOOL_ENC_SINGLE;
+}
+
+int pgpool_enc_mblen(int enc, const unsigned char *s)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	switch (enc) {
+	case PGPOOL_ENC_UTF8:
+		if ((c & 0xe0) == 0xc0)
+			return 2;
+		if ((c & 0xf0) == 0xe0)
+			return 3;
+		if ((c & 0xf8) == 0xf0)
+			return 4;
+		return 1;
+	case PGPOOL_ENC_EUC_JP:
+		return c == 0x8f ? 3 : 2;
+	case PGPOOL_ENC_EUC_TW:
+		return c == 0x8e ? 4 : c == 0x8f ? 3 : 2;
+	case PGPOOL_ENC_EUC_2:
+		return 2;
+	case PGPOOL_ENC_SJIS:
+		return (c >= 0xa1 && c <= 0xdf) ? 1 : 2; /* half-width katakana are one byte */
+	case PGPOOL_ENC_GB18030:
+		return (s[1] >= 0x30 && s[1] <= 0x39) ? 4 : 2;
+	case PGPOOL_ENC_MULE:
+		if (c >= 0x81 && c <= 0x8d)
+			return 2;
+		if (c == 0x9a || c == 0x9b || (c >= 0x90 && c <= 0x99))
+			return 3;
+		if (c == 0x9c || c == 0x9d)
+			return 4;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* PostgreSQL's pg_utf8_islegal(): shortest form, no surrogates, at most U+10FFFF. */
+static bool utf8_legal(const unsigned char *s, int len)
+{
+	unsigned char a;
+
+	switch (len) {
+	case 4:
+		a = s[3];
+		if (a < 0x80 || a > 0xbf)
+			return false;
+		/* fallthrough */
+	case 3:
+		a = s[2];
+		if (a < 0x80 || a > 0xbf)
+			return false;
+		/* fallthrough */
+	case 2:
+		a = s[1];
+		switch (s[0]) {
+		case 0xe0:
+			if (a < 0xa0 || a > 0xbf)
+				return false;
+			break;
+		case 0xed:
+			if (a < 0x80 || a > 0x9f)
+				return false;
+			break;
+		case 0xf0:
+			if (a < 0x90 || a > 0xbf)
+				return false;
+			break;
+		case 0xf4:
+			if (a < 0x80 || a > 0x8f)
+				return false;
+			break;
+		default:
+			if (a < 0x80 || a > 0xbf)
+				return false;
+			break;
+		}
+		/* fallthrough */
+	case 1:
+		a = s[0];
+		if (a >= 0x80 && a < 0xc2)
+			return false;
+		if (a > 0xf4)
+			return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int pgpool_enc_verify(int enc, const unsigned char *s, size_t avail)
+{
+	int len = pgpool_enc_mblen(enc, s);
+	int i;
+
+	if ((size_t)len > avail)
+		return -1;
+	if (enc == PGPOOL_ENC_UTF8)
+		return utf8_legal(s, len) ? len : -1;
+	/* Other multibyte encodings: a character's trailing bytes are never NUL and never plain
+	 * ASCII in the lead position (the server checks the finer rules). */
+	for (i = 1; i < len; i++) {
+		if (s[i] == 0)
+			return -1;
+	}
+	if (len > 1 && enc != PGPOOL_ENC_SJIS && enc != PGPOOL_ENC_EUC_2 &&
+	    enc != PGPOOL_ENC_GB18030 && s[1] < 0x80)
+		return -1;
+	return len;
+}
+
+int pgpool_enc_dsplen(int enc, const unsigned char *s, int len)
+{
+	uint32_t cp;
+
+	if (len <= 1)
+		return 1;
+	if (enc != PGPOOL_ENC_UTF8)
+		return (enc == PGPOOL_ENC_EUC_JP && s[0] == 0x8e) ? 1 : 2;
+	if (len == 2)
+		return 1;
+	if (len == 3)
+		cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) |
+		     (s[2] & 0x3f);
+	else
+		cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+		     ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+	/* East Asian wide and full-width ranges (as in PostgreSQL's ucs_wcwidth). */
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe6f) || (cp >= 0xff00 && cp <= 0xff5f) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x2fffd) ||
+	    (cp >= 0x30000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+/* ---- literals ---- */
+
+zend_string *pgpool_quote_string(const char *s, size_t len, int enc, bool std_strings)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	zend_string *out = zend_string_safe_alloc(2, len, 2, 0);
+	char *t = ZSTR_VAL(out);
+	size_t i = 0;
+	int n;
+
+	*t++ = '\'';
+	/* Like PQescapeStringConn: stop at a NUL, double quotes (and backslashes unless
+	 * standard_conforming_strings), copy multibyte characters whole; an invalid one fails. */
+	while (i < len && p[i] != '\0') {
+		if (p[i] < 0x80) {
+			if (p[i] == '\'' || (p[i] == '\\' && !std_strings))
+				*t++ = (char)p[i];
+			*t++ = (char)p[i++];
+			continue;
+		}
+		n = pgpool_enc_verify(enc, p + i, len - i);
+		if (n < 0) {
+			zend_string_efree(out);
+			return NULL;
+		}
+		memcpy(t, p + i, (size_t)n);
+		t += n;
+		i += (size_t)n;
+	}
+	*t++ = '\'';
+	*t = '\0';
+	ZSTR_LEN(out) = (size_t)(t - ZSTR_VAL(out));
+	return out;
+}
+
+zend_string *pgpool_quote_bytea(const char *s, size_t len, bool std_strings)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	zend_string *out = zend_string_safe_alloc(2, len, 5, 0);
+	char *t = ZSTR_VAL(out);
+	size_t i;
+
+	/* PQescapeByteaConn's hex format (servers >= 9.0), inside quotes. */
+	*t++ = '\'';
+	if (!std_strings)
+		*t++ = '\\';
+	*t++ = '\\';
+	*t++ = 'x';
+	for (i = 0; i < len; i++) {
+		*t++ = hex[p[i] >> 4];
+		*t++ = hex[p[i] & 0x0f];
+	}
+	*t++ = '\'';
+	*t = '\0';
+	ZSTR_LEN(out) = (size_t)(t - ZSTR_VAL(out));
+	return out;
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+zend_string *pgpool_unescape_bytea(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	zend_string *out;
+	char *t;
+	size_t i;
+	int hi, lo;
+
+	if (len >= 2 && p[0] == '\\' && p[1] == 'x') {
+		/* Hex format; like PQunescapeBytea, bytes that are not hex pairs are skipped. */
+		out = zend_string_alloc((len - 2) / 2, 0);
+		t = ZSTR_VAL(out);
+		for (i = 2; i < len;) {
+			hi = hex_value(p[i++]);
+			if (i >= len || hi < 0)
+				continue;
+			lo = hex_value(p[i++]);
+			if (lo >= 0)
+				*t++ = (char)((hi << 4) | lo);
+		}
+	} else {
+		/* Escape format: \\ is a backslash, \ooo (first digit 0-3) an octal byte; any other
+		 * backslash is dropped and the next byte taken as data. */
+		out = zend_string_alloc(len, 0);
+		t = ZSTR_VAL(out);
+		for (i = 0; i < len;) {
+			if (p[i] != '\\') {
+				*t++ = (char)p[i++];
+				continue;
+			}
+			i++;
+			if (i < len && p[i] == '\\') {
+				*t++ = '\\';
+				i++;
+			} else if (i + 2 < len && p[i] >= '0' && p[i] <= '3' && p[i + 1] >= '0' &&
+			           p[i + 1] <= '7' && p[i + 2] >= '0' && p[i + 2] <= '7') {
+				*t++ = (char)(((p[i] - '0') << 6) | ((p[i + 1] - '0') << 3) |
+				              (p[i + 2] - '0'));
+				i += 3;
+			}
+		}
+	}
+	*t = '\0';
+	ZSTR_LEN(out) = (size_t)(t - ZSTR_VAL(out));
+	return out;
+}
+
+/* ---- SQL scanning ---- */
+
+static const struct {
+	const char *word;
+	uint32_t flag;
+} sql_words[] = {
+    {"insert", PGPOOL_W_INSERT},
+    {"nextval", PGPOOL_W_SEQFUNC},
+    {"setval", PGPOOL_W_SEQFUNC},
+    {"temp", PGPOOL_W_TEMP},
+    {"temporary", PGPOOL_W_TEMP},
+    {"into", PGPOOL_W_INTO},
+    {"pg_advisory_lock", PGPOOL_W_ADVLOCK},
+    {"pg_advisory_lock_shared", PGPOOL_W_ADVLOCK},
+    {"pg_try_advisory_lock", PGPOOL_W_ADVLOCK},
+    {"pg_try_advisory_lock_shared", PGPOOL_W_ADVLOCK},
+    {"set_config", PGPOOL_W_SETCONFIG},
+};
+
+static bool ident_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+static bool ident_char(unsigned char c)
+{
+	return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
+static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned nword)
+{
+	size_t i;
+	char *dst = nword == 0 ? info->first : nword == 1 ? info->second : NULL;
+
+	if (dst != NULL && n < sizeof(info->first)) {
+		for (i = 0; i < n; i++)
+			dst[i] = (char)toupper((unsigned char)w[i]);
+		dst[n] = '\0';
+	}
+	for (i = 0; i < PGP_ARRAY_LEN(sql_words); i++) {
+		if (strlen(sql_words[i].word) == n && strncasecmp(sql_words[i].word, w, n) == 0) {
+			info->words |= sql_words[i].flag;
+			break;
+		}
+	}
+}
+
+/* Length of a dollar-quote tag ("$tag$" or "$$") at p, 0 if p does not start one. */
+static size_t dollar_tag(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	if (q < end && *q == '$')
+		return 2;
+	if (q >= end || !ident_start((unsigned char)*q) || (unsigned char)*q >= 0x80)
+		return 0;
+	while (q < end && (ident_char((unsigned char)*q) && *q != '$'))
+		q++;
+	return (q < end && *q == '$') ? (size_t)(q - p + 1) : 0;
+}
+
+void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
+{
+	const char *p = sql, *end = sql + len, *w;
+	unsigned nword = 0, depth;
+	bool ended = false, escapes;
+	size_t tag;
+
+	memset(info, 0, sizeof(*info));
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+			p++;
+		} else if (c == '-' && p + 1 < end && p[1] == '-') {
+			while (p < end && *p != '\n')
+				p++;
+		} else if (c == '/' && p + 1 < end && p[1] == '*') {
+			for (depth = 1, p += 2; p < end && depth > 0; p++) {
+				if (*p == '/' && p + 1 < end && p[1] == '*')
+					depth++, p++;
+				else if (*p == '*' && p + 1 < end && p[1] == '/')
+					depth--, p++;
+			}
+		} else if (c == ';') {
+			ended = nword > 0;
+			p++;
+		} else {
+			if (ended)
+				info->multi = true;
+			if (c == '\'' || c == '"') {
+				escapes = c == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e');
+				for (p++; p < end; p++) {
+					if (escapes && *p == '\\' && p + 1 < end) {
+						p++;
+					} else if ((unsigned char)*p == c) {
+						if (p + 1 < end && (unsigned char)p[1] == c)
+							p++;
+						else
+							break;
+					}
+				}
+				if (p < end)
+					p++;
+			} else if (c == '$' && (tag = dollar_tag(p, end)) != 0) {
+				w = p;
+				for (p += tag; p + tag <= end && memcmp(p, w, tag) != 0; p++)
+					;
+				p = p + tag <= end ? p + tag : end;
+			} else if (ident_start(c)) {
+				w = p;
+				while (p < end && ident_char((unsigned char)*p))
+					p++;
+				/* E'...' escape strings: the quote right after is handled above. */
+				note_word(info, w, (size_t)(p - w), nword++);
+			} else {
+				if (nword == 0)
+					nword = 2; /* the statement does not start with a keyword */
+				p++;
+			}
+		}
+	}
+}
