@@ -272,14 +272,20 @@ void pool_server_connect_failed(struct server *s)
 	}
 }
 
-void pool_server_closed(struct server *s, bool was_connected)
+void pool_server_closed(struct server *s, bool was_connected, bool discarded)
 {
-	(void)was_connected;
+	struct pool *p = s->pool;
+
 	if (broker.state == BROKER_STOPPING || broker.state == BROKER_STOPPED) {
 		main_check_stopped();
 		return;
 	}
-	pool_fill(s->pool);
+	/* A discarded backend is replaced in its own slot, so a broken connection does not
+	 * shrink the pool (backoff still applies if the server refuses us). */
+	if (was_connected && discarded && pgp_now_us() >= p->next_attempt_us &&
+	    server_connect(s) < 0)
+		POOL_LOG(LOG_DEBUG, p, "replacement connection failed at once");
+	pool_fill(p);
 }
 
 void pool_offer(struct server *s)

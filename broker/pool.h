@@ -46,7 +46,9 @@ bool pool_all_prefilled(void);
 /* Events from server.c. */
 void pool_server_connected(struct server *s);
 void pool_server_connect_failed(struct server *s);
-void pool_server_closed(struct server *s, bool was_connected);
+/* discarded: the backend was broken or unusable, so it is replaced at once (not only up to
+ * min_connections). */
+void pool_server_closed(struct server *s, bool was_connected, bool discarded);
 
 /* Give a slot the broker holds (CONNECTING or BUSY) to the oldest waiter or make it IDLE; while
  * stopping, close it instead. */

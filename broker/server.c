@@ -253,7 +253,7 @@ void server_close(struct server *s, bool discard, const char *why)
 	}
 	SERVER_LOG(discard ? LOG_WARNING : LOG_INFO, s, "backend %s pid=%d gen=%u: %s",
 	           discard ? "discarded" : "closed", pid, s->gen, why);
-	pool_server_closed(s, was_connected);
+	pool_server_closed(s, was_connected, discard);
 }
 
 /* The backend of an IDLE slot became readable: it died, was terminated, or a worker that

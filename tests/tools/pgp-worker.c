@@ -56,9 +56,11 @@ static struct {
 	bool stats;
 	bool ping;
 	bool garbage;
+	long steal;
+	bool no_attach;
 	const char *expect_error;
 	bool verbose;
-} opt = {.loops = 1, .cancel_after_ms = -1};
+} opt = {.loops = 1, .cancel_after_ms = -1, .steal = -1};
 
 static struct {
 	int ctl;
@@ -720,6 +722,39 @@ static void send_garbage(void)
 		exit(1);
 }
 
+/* FD_REQ for a slot this process has not leased (with its current generation): the broker must
+ * refuse (08003, or 08P01 without ATTACH). */
+static void steal_fd(void)
+{
+	struct pgp_ctl_pong pong;
+	struct pgp_shm_slot *s;
+	struct pgp_shm_pool *p;
+	uint32_t pool = 0;
+	bool transferred;
+
+	if (opt.no_attach) {
+		ctl_ping(&pong);
+		shm_attach(pong.shm_name, pong.epoch);
+	} else {
+		ctl_attach();
+		shm_attach(w.ok.shm_name, w.ok.epoch);
+		pool = w.ok.pool;
+	}
+	p = pgp_shm_pool_at(&w.shm, pool);
+	if (!p || (uint32_t)opt.steal >= p->nslots)
+		die("08P01", "no slot %ld", opt.steal);
+	s = pgp_shm_pool_slot(&w.shm, p, (uint32_t)opt.steal);
+	w.ok.pool = pool;
+	w.nslots = p->nslots;
+	w.fds = malloc(w.nslots * sizeof(int));
+	w.gens = calloc(w.nslots, sizeof(uint32_t));
+	for (uint32_t i = 0; w.fds && i < w.nslots; i++)
+		w.fds[i] = -1;
+	fd_for((uint32_t)opt.steal, pgp_slot_word_gen(atomic_load(&s->word)), &transferred);
+	printf("STOLEN fd of slot %ld\n", opt.steal);
+	exit(4);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -741,6 +776,8 @@ static void usage(FILE *f)
 	    "  --stats             print pools and slots from shm and exit\n"
 	    "  --ping              PING the broker and exit\n"
 	    "  --garbage           send malformed datagrams, check each connection is closed\n"
+	    "  --steal SLOT        FD_REQ for a slot not leased (exit 4 if the broker gives it)\n"
+	    "  --no-attach         with --steal: do not ATTACH first\n"
 	    "  -v                  verbose\n");
 }
 
@@ -760,7 +797,9 @@ int main(int argc, char **argv)
 		O_TIMING,
 		O_STATS,
 		O_PING,
-		O_GARBAGE
+		O_GARBAGE,
+		O_STEAL,
+		O_NO_ATTACH
 	};
 	static const struct option lopts[] = {
 	    {"socket", required_argument, NULL, 'S'},
@@ -781,6 +820,8 @@ int main(int argc, char **argv)
 	    {"stats", no_argument, NULL, O_STATS},
 	    {"ping", no_argument, NULL, O_PING},
 	    {"garbage", no_argument, NULL, O_GARBAGE},
+	    {"steal", required_argument, NULL, O_STEAL},
+	    {"no-attach", no_argument, NULL, O_NO_ATTACH},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -852,6 +893,12 @@ int main(int argc, char **argv)
 		case O_GARBAGE:
 			opt.garbage = true;
 			break;
+		case O_STEAL:
+			opt.steal = atol(optarg);
+			break;
+		case O_NO_ATTACH:
+			opt.no_attach = true;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -885,6 +932,8 @@ int main(int argc, char **argv)
 		print_stats();
 		return 0;
 	}
+	if (opt.steal >= 0)
+		steal_fd();
 	if (!opt.pool && !opt.dsn) {
 		usage(stderr);
 		return 2;
