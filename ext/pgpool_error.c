@@ -10,6 +10,7 @@
 
 #include "php.h"
 #include "pdo/php_pdo_error.h"
+#include "zend_exceptions.h"
 #include "zend_smart_str.h"
 
 #include "pgpool_driver_int.h"
@@ -46,9 +47,16 @@ void pgpool_error_ex(pdo_dbh_t *dbh, pdo_stmt_t *stmt, unsigned errcode, const c
 	H->einfo.errmsg = pemalloc(n + 1, dbh->is_persistent);
 	memcpy(H->einfo.errmsg, msg, n);
 	H->einfo.errmsg[n] = '\0';
-	/* While the handle is being constructed PDO does not raise driver errors itself. */
-	if (dbh->methods == NULL)
+	/* While the handle is being constructed PDO does not raise driver errors itself. The
+	 * exception reads like pdo_pgsql's ("SQLSTATE[28P01] [7] ..."), but its code is the
+	 * SQLSTATE, as for every other PDO error, rather than pdo_pgsql's constant 7: a pool's
+	 * 08001, 28P01 and 53300 are what callers test for. */
+	if (dbh->methods == NULL) {
 		pdo_throw_exception(H->einfo.errcode, H->einfo.errmsg, code);
+		if (EG(exception) != NULL)
+			zend_update_property_string(zend_ce_exception, EG(exception), "code",
+						    sizeof("code") - 1, *code);
+	}
 }
 
 void pgpool_error(pdo_dbh_t *dbh, pdo_stmt_t *stmt, const char *sqlstate, const char *msg)
