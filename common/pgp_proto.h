@@ -55,7 +55,10 @@ enum pgp_be_type {
 /* Returns 1 if `type` is a backend message type this codec knows. */
 int pgp_be_type_known(uint8_t type);
 
-/* ---- frontend builders: each appends one complete message; 0, -ENOMEM or -EINVAL ---- */
+/* ---- frontend builders: each appends one complete message; 0, -ENOMEM or -EINVAL ----
+ * -EINVAL: a NUL inside SQL text, an invalid kind/format code, or a message longer than
+ * PostgreSQL accepts (length word over 0x3ffffffe); the buffer is then left unchanged. A NULL
+ * statement/portal name means the unnamed one (""). */
 
 /* Query (simple protocol). sql need not be NUL-terminated; it must not contain NUL (-EINVAL). */
 int pgp_fe_query(pgp_buf *b, const char *sql, size_t sql_len) PGP_WUR;
@@ -64,7 +67,8 @@ int pgp_fe_query(pgp_buf *b, const char *sql, size_t sql_len) PGP_WUR;
 int pgp_fe_parse(pgp_buf *b, const char *name, const char *sql, size_t sql_len, uint16_t nparams,
 		 const uint32_t *param_oids) PGP_WUR;
 /* Bind. values[i] == NULL or lengths[i] < 0 sends SQL NULL. formats: NULL = all text, else one
- * per parameter (0 text, 1 binary). result_format applies to all columns (0 text, 1 binary). */
+ * per parameter (0 text, 1 binary). result_format applies to all columns (0 text, 1 binary).
+ * lengths may be NULL when every value is a C string (strlen is used). */
 int pgp_fe_bind(pgp_buf *b, const char *portal, const char *stmt, uint16_t nparams,
 		const int16_t *formats, const char *const *values, const int32_t *lengths,
 		int16_t result_format) PGP_WUR;
@@ -177,7 +181,9 @@ typedef struct pgp_drain {
 } pgp_drain;
 
 /* Feed bytes; returns 1 once `want_rfq` ReadyForQuery messages were seen (bytes after it are left
- * unconsumed: *used says how many were used), 0 if more input is needed, -EPROTO on garbage. */
+ * unconsumed: *used says how many were used), 0 if more input is needed, -EPROTO on garbage.
+ * Also on 0, *used may stop short of len: a message header, a ReadyForQuery or an ErrorResponse
+ * (up to 256 KiB) is only consumed whole, so keep the unused bytes and feed them again with more. */
 int pgp_drain_feed(pgp_drain *d, const uint8_t *data, size_t len, uint32_t want_rfq,
 		   size_t *used) PGP_WUR;
 
