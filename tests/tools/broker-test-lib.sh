@@ -100,7 +100,8 @@ bt_init() {
 		}
 		BT_PG_STARTED=1
 	fi
-	bt_sql -q -c "CREATE TABLE IF NOT EXISTS broker_t (v int, who text)" \
+	bt_sql -q -c "SET client_min_messages = warning" \
+		-c "CREATE TABLE IF NOT EXISTS broker_t (v int, who text)" \
 		-c "GRANT ALL ON broker_t TO app" >/dev/null
 }
 
@@ -120,6 +121,7 @@ bt_backends() {
 bt_config() {
 	local loop=$1 extra=${2:-}
 	BT_SOCK=$BT_WORK/run/pgpool.sock
+	BT_W=("$BT_WORKER" -S "$BT_SOCK" --pool main -U app -P secret)
 	BT_SHM=/pgpool-broker-$BT_NAME
 	mkdir -p "$BT_WORK"
 	cat >"$BT_WORK/broker.ini" <<INI
@@ -207,7 +209,8 @@ bt_broker_kill() {
 	fi
 }
 
-# pgp-worker on the main pool (extra arguments follow).
+# pgp-worker on the main pool (extra arguments follow). For a worker started in the background
+# that a test will kill, use "${BT_W[@]}" ... & so that $! is pgp-worker itself, not a subshell.
 bt_worker() {
 	"$BT_WORKER" -S "$BT_SOCK" --pool main -U app -P secret "$@"
 }
