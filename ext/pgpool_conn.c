@@ -311,6 +311,41 @@ static int conn_refuse_copy_in(pgpool_wire_rt *rt, const pgpool_query *q)
 	return rc;
 }
 
+/* Statements whose success may move lastval(): INSERT (also inside WITH), nextval, setval. */
+static bool statement_draws_sequence(const pgpool_sql_info *info)
+{
+	return strcmp(info->first, "INSERT") == 0 ||
+	       (strcmp(info->first, "WITH") == 0 && (info->words & PGPOOL_W_INSERT)) ||
+	       (info->words & PGPOOL_W_SEQFUNC);
+}
+
+/*
+ * Keep this handle's lastval after a round trip. before/after: the lastval() values read around
+ * the statement (NULL when not asked, "" when not defined). A value is taken only when it differs
+ * from the one before, so a value another client left on the backend is not reported as ours;
+ * at the end of a transaction the "before" is the one read before its BEGIN, if any.
+ */
+static void conn_track_lastval(pgpool_dbh *H, const pgpool_query *q, bool begin, bool seq_in_txn,
+                               const char *before, const char *after, bool ok)
+{
+	if (begin)
+		strlcpy(H->txn_lastval, before != NULL ? before : "", sizeof(H->txn_lastval));
+	if (seq_in_txn || (begin && before != NULL))
+		H->seq_touched = true;
+	if (after != NULL && after[0] != '\0' && (ok || q->end_txn)) {
+		if (q->end_txn)
+			before = H->txn_lastval;
+		if (before == NULL || strcmp(before, after) != 0) {
+			memcpy(H->lastval, after, sizeof(H->lastval));
+			H->lastval_valid = true;
+		}
+	}
+	if (H->txn_status == PGP_TXN_IDLE && !H->txn_pending) {
+		H->seq_touched = false;
+		H->txn_lastval[0] = '\0';
+	}
+}
+
 bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res)
 {
 	pdo_dbh_t *dbh = H->dbh;
@@ -321,7 +356,8 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 	pgp_buf *b;
 	pgp_msg m;
 	char before[24] = "", after[24] = "";
-	bool begin, capture = false, tags_changed = false, completed = false;
+	bool begin, was_idle, seq, cap_before = false, cap_after = false;
+	bool tags_changed = false, completed = false;
 	size_t sql_len = strnlen(q->sql, q->sql_len); /* libpq sends the text up to a NUL */
 	uint64_t dur;
 	int rc;
@@ -342,25 +378,29 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 	if (!q->aux)
 		pgpool_sql_scan(q->sql, sql_len, &info);
 	begin = H->txn_pending && !q->aux;
-	if (!q->aux && !begin && !H->pinned && H->txn_status == PGP_TXN_IDLE &&
-	    H->pool->mode != PGP_MODE_SESSION && !info.multi)
-		capture = strcmp(info.first, "INSERT") == 0 ||
-		          (strcmp(info.first, "WITH") == 0 && (info.words & PGPOOL_W_INSERT)) ||
-		          (info.words & PGPOOL_W_SEQFUNC);
+	was_idle = !begin && H->txn_status == PGP_TXN_IDLE;
+	seq = !q->aux && statement_draws_sequence(&info);
+	/* lastval() capture (see the file comment): around a single statement outside a
+	 * transaction; before the BEGIN of a transaction that starts with one; after the COMMIT or
+	 * ROLLBACK of a transaction that ran one. Never while the lease stays with us anyway. */
+	if (!H->pinned && H->pool->mode != PGP_MODE_SESSION) {
+		cap_before = seq && (begin || (was_idle && !info.multi));
+		cap_after = (seq && was_idle && !info.multi) || (q->end_txn && H->seq_touched);
+	}
 
 	b = pgpool_wire_request();
 	rc = 0;
-	if (begin) {
-		rc = pgp_fe_query(b, "BEGIN", 5);
-		segs[nsync++] = SEG_BEGIN;
-	}
-	if (capture) {
+	if (cap_before) {
 		rc |= pgp_fe_query(b, "SELECT lastval()", 16);
 		segs[nsync++] = SEG_LASTVAL_BEFORE;
 	}
+	if (begin) {
+		rc |= pgp_fe_query(b, "BEGIN", 5);
+		segs[nsync++] = SEG_BEGIN;
+	}
 	rc |= conn_build_main(b, q, sql_len);
 	segs[nsync++] = SEG_MAIN;
-	if (capture) {
+	if (cap_after) {
 		rc |= pgp_fe_query(b, "SELECT lastval()", 16);
 		segs[nsync++] = SEG_LASTVAL_AFTER;
 	}
@@ -459,11 +499,8 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 	if (!q->aux &&
 	    (tags_changed || (completed && (info.words & (PGPOOL_W_ADVLOCK | PGPOOL_W_SETCONFIG)))))
 		conn_pin(H);
-	if (capture && res->status != PGPOOL_RES_ERROR && after[0] != '\0' &&
-	    strcmp(before, after) != 0) {
-		memcpy(H->lastval, after, sizeof(H->lastval));
-		H->lastval_valid = true;
-	}
+	conn_track_lastval(H, q, begin, seq && !was_idle, cap_before ? before : NULL,
+	                   cap_after ? after : NULL, res->status != PGPOOL_RES_ERROR);
 	conn_settle(H);
 	pgpool_wire_trim();
 
@@ -479,7 +516,7 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 /* Send COMMIT or ROLLBACK on the held lease. */
 static bool conn_txn_command(pgpool_dbh *H, const char *cmd)
 {
-	pgpool_query q = {.sql = cmd, .sql_len = strlen(cmd), .aux = true};
+	pgpool_query q = {.sql = cmd, .sql_len = strlen(cmd), .aux = true, .end_txn = true};
 	pgpool_result res;
 	bool ok;
 

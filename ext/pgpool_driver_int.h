@@ -174,8 +174,10 @@ typedef struct pgpool_dbh {
 	bool request_ended; /* request end released everything; refuse new leases */
 	bool emulate_prepares;
 	bool disable_prepares;
-	bool lastval_valid; /* lastval holds a value captured after an INSERT */
-	char lastval[24];   /* lastval() as text */
+	bool lastval_valid;   /* lastval holds a value captured after an INSERT */
+	char lastval[24];     /* lastval() as text */
+	bool seq_touched;     /* the open transaction ran an INSERT/nextval/setval */
+	char txn_lastval[24]; /* lastval() read before the transaction's BEGIN, "" if none */
 	uint32_t stmt_counter;
 	pgpool_einfo einfo;
 	char *params[PGPOOL_P_COUNT];   /* pemalloc'd overrides reported by ParameterStatus */
@@ -190,8 +192,9 @@ typedef struct pgpool_query {
 	const char *sql;
 	size_t sql_len;
 	bool extended;
-	bool aux;   /* the driver's own query: no deferred BEGIN, no capture, no pinning */
-	bool quiet; /* failures are not recorded as the handle's error (catalog lookups) */
+	bool aux;     /* the driver's own query: no deferred BEGIN, no capture, no pinning */
+	bool quiet;   /* failures are not recorded as the handle's error (catalog lookups) */
+	bool end_txn; /* COMMIT/ROLLBACK of the handle's transaction */
 	const char *stmt_name; /* extended: "" = the unnamed statement */
 	uint16_t nparams;
 	const uint32_t *types; /* NULL: let the server infer them all */
