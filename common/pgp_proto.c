@@ -146,10 +146,12 @@ static int kind_valid(char kind)
 	return kind == 'S' || kind == 'P';
 }
 
-/* SQL text travels as a String: no NUL inside. Callers check the message size first, so an
- * impossible length is refused before any byte is read. */
+/* SQL text travels as a String: no NUL inside. An impossible length is refused before any byte
+ * is read, even when it wrapped the caller's size sum around. */
 static int sql_valid(const char *sql, size_t sql_len)
 {
+	if (sql_len > PGP_FE_LEN_MAX)
+		return 0;
 	return sql_len == 0 || (sql != NULL && memchr(sql, 0, sql_len) == NULL);
 }
 
@@ -222,14 +224,14 @@ int pgp_fe_bind(pgp_buf *b, const char *portal, const char *stmt, uint16_t npara
 	stmt_len = strlen(stmt);
 	if (result_format != 0 && result_format != 1)
 		return -EINVAL;
+	/* names, format codes with their count, then the parameter count */
 	body = (uint64_t)portal_len + 1 + stmt_len + 1 + 2 + 2 * (uint64_t)nformats + 2;
 	for (i = 0; i < nparams; i++) {
 		int64_t len = bind_value_len(values, lengths, i);
 
 		if (formats != NULL && formats[i] != 0 && formats[i] != 1)
 			return -EINVAL;
-		/* 65535 values of up to 2 GB each cannot overflow 64 bits; the limit check follows.
-		 */
+		/* 65535 values of 2 GB cannot overflow 64 bits; fe_begin checks the limit. */
 		body += 4 + (len > 0 ? (uint64_t)len : 0);
 		if (len > INT32_MAX)
 			return -EINVAL;

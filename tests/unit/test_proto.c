@@ -493,6 +493,7 @@ PGP_TEST(fe_oversized_messages_rejected_before_reading)
 {
 	pgp_buf b = {0};
 	static const char small[8] = "abcdefg";
+	static const char no_nul[8] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
 	const char *values[2] = {small, small};
 	int32_t huge[2] = {0x20000000, 0x20000000};
 	int32_t ok_len[2] = {4, 4};
@@ -502,6 +503,11 @@ PGP_TEST(fe_oversized_messages_rejected_before_reading)
 	 * about the buffer, so any read would be an ASan report: the size check must come first. */
 	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_query(&b, small, 0x3ffffffa));
 	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_query(&b, small, SIZE_MAX));
+	/* Lengths that would wrap a size sum around must not lead to a read either. */
+	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_query(&b, no_nul, SIZE_MAX));
+	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_parse(&b, "n", no_nul, SIZE_MAX, 0, NULL));
+	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_parse(&b, "n", no_nul, SIZE_MAX - 3, 0, NULL));
+	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_copy_data(&b, no_nul, SIZE_MAX));
 	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_query(&b, small, (size_t)1 << 31));
 	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_parse(&b, "", small, 0x3ffffff6, 0, NULL));
 	CHECK_UNCHANGED(&b, "H\0\0\0\x04", pgp_fe_copy_data(&b, small, 0x3ffffffb));
