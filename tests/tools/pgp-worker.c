@@ -58,6 +58,8 @@ static struct {
 	bool garbage;
 	long steal;
 	bool no_attach;
+	const char *forge;
+	bool garbage_after_lease;
 	const char *expect_error;
 	bool verbose;
 } opt = {.loops = 1, .cancel_after_ms = -1, .steal = -1};
@@ -755,6 +757,67 @@ static void steal_fd(void)
 	exit(4);
 }
 
+/* Write a slot word the broker never produced into main's slot 0: it must repair or reclaim. */
+static void forge_word(void)
+{
+	struct pgp_ctl_pong pong;
+	struct pgp_shm_slot *s;
+	uint64_t word, forged;
+	uint32_t gen;
+
+	ctl_ping(&pong);
+	shm_attach(pong.shm_name, pong.epoch);
+	s = pgp_shm_slot_at(&w.shm, 0);
+	if (!s)
+		die("08P01", "no slot 0");
+	word = atomic_load(&s->word);
+	gen = pgp_slot_word_gen(word);
+	if (strcmp(opt.forge, "owner") == 0)
+		forged = pgp_slot_word(PGP_SLOT_LEASED, 0xfedcbau, gen);
+	else if (strcmp(opt.forge, "gen") == 0)
+		forged = pgp_slot_word(PGP_SLOT_IDLE, 0, gen + 1000u);
+	else
+		forged = (word & ~0xffull) | 0x77u;
+	atomic_store(&s->word, forged);
+	printf("FORGED slot 0: %016llx -> %016llx\n", (unsigned long long)word,
+	       (unsigned long long)forged);
+}
+
+/* Lease a slot, then break the control protocol while alive: the broker must cut the
+ * connection and reclaim the lease although the process still runs. */
+static void lease_then_garbage(void)
+{
+	uint8_t buf[PGP_CTL_MSG_MAX];
+	uint32_t gen = 0, status = 0;
+	bool transferred;
+	struct pollfd pfd;
+	char c;
+	int slot;
+
+	ctl_attach();
+	shm_attach(w.ok.shm_name, w.ok.epoch);
+	w.pool = pgp_shm_pool_at(&w.shm, w.ok.pool);
+	w.nslots = w.pool->nslots;
+	w.fds = malloc(w.nslots * sizeof(int));
+	w.gens = calloc(w.nslots, sizeof(uint32_t));
+	for (uint32_t i = 0; w.fds && i < w.nslots; i++)
+		w.fds[i] = -1;
+	slot = pgp_pool_acquire(&w.shm, w.pool, w.ok.attach_id, getpid(), w.gens, 5000000, &gen,
+	                        NULL, NULL, NULL, &status);
+	if (slot < 0)
+		die("53300", "cannot lease");
+	fd_for((uint32_t)slot, gen, &transferred);
+	ctl_send(buf, pgp_ctl_encode(buf, PGP_CTL_CANCEL_DONE, ++w.seq, NULL, 0));
+	pfd.fd = w.ctl;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 2000) != 1 || recv(w.ctl, &c, 1, 0) > 0)
+		die("08P01", "the broker did not close the connection after garbage");
+	printf("MARK cut-off slot=%d\n", slot);
+	fflush(stdout);
+	sleep_ms(3000);
+	exit(0);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -778,6 +841,8 @@ static void usage(FILE *f)
 	    "  --garbage           send malformed datagrams, check each connection is closed\n"
 	    "  --steal SLOT        FD_REQ for a slot not leased (exit 4 if the broker gives it)\n"
 	    "  --no-attach         with --steal: do not ATTACH first\n"
+	    "  --forge owner|gen|state  write a bogus word into slot 0 of the first pool\n"
+	    "  --garbage-after-lease    lease, then send garbage on the control socket\n"
 	    "  -v                  verbose\n");
 }
 
@@ -799,7 +864,9 @@ int main(int argc, char **argv)
 		O_PING,
 		O_GARBAGE,
 		O_STEAL,
-		O_NO_ATTACH
+		O_NO_ATTACH,
+		O_FORGE,
+		O_GARBAGE_LEASE
 	};
 	static const struct option lopts[] = {
 	    {"socket", required_argument, NULL, 'S'},
@@ -822,6 +889,8 @@ int main(int argc, char **argv)
 	    {"garbage", no_argument, NULL, O_GARBAGE},
 	    {"steal", required_argument, NULL, O_STEAL},
 	    {"no-attach", no_argument, NULL, O_NO_ATTACH},
+	    {"forge", required_argument, NULL, O_FORGE},
+	    {"garbage-after-lease", no_argument, NULL, O_GARBAGE_LEASE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -899,6 +968,12 @@ int main(int argc, char **argv)
 		case O_NO_ATTACH:
 			opt.no_attach = true;
 			break;
+		case O_FORGE:
+			opt.forge = optarg;
+			break;
+		case O_GARBAGE_LEASE:
+			opt.garbage_after_lease = true;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -934,6 +1009,12 @@ int main(int argc, char **argv)
 	}
 	if (opt.steal >= 0)
 		steal_fd();
+	if (opt.forge) {
+		forge_word();
+		return 0;
+	}
+	if (opt.garbage_after_lease)
+		lease_then_garbage();
 	if (!opt.pool && !opt.dsn) {
 		usage(stderr);
 		return 2;
