@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "php.h"
+#include "zend_smart_str.h"
 
 #include "pgpool_driver_int.h"
 
@@ -218,29 +219,34 @@ static bool tag_changes_session(const char *tag, const pgpool_sql_info *info)
 static void conn_lost_error(pgpool_dbh *H, pdo_stmt_t *stmt, int rc, const pgpool_wire_rt *rt,
                             const pgpool_result *res, bool quiet)
 {
-	char msg[256];
+	static const char closed[] = "server closed the connection unexpectedly\n\tThis probably "
+	                             "means the server terminated abnormally\n\tbefore or while "
+	                             "processing the request.";
+	smart_str msg = {0};
 
 	pgpool_pool_count_error(H->pool);
 	if (quiet)
 		return;
-	if (res != NULL && res->status == PGPOOL_RES_ERROR) {
-		/* The server said why before it hung up (administrator shutdown, idle timeout). */
-		pgpool_error_result(H->dbh, stmt, res);
-		return;
-	}
 	if (rc == PGPOOL_WIRE_PROTO) {
 		pgpool_error(H->dbh, stmt, "08P01",
 		             "lost synchronization with server: the connection was discarded");
 		return;
 	}
-	if (rt->err == 0 || rt->err == EPIPE || rt->err == ECONNRESET)
-		snprintf(msg, sizeof(msg),
-		         "server closed the connection unexpectedly\n\tThis probably means the "
-		         "server terminated abnormally\n\tbefore or while processing the request.");
-	else
-		snprintf(msg, sizeof(msg), "could not receive data from server: %s",
-		         strerror(rt->err));
-	pgpool_error(H->dbh, stmt, "08006", msg);
+	/* As libpq words it: what the server said before it hung up (administrator shutdown,
+	 * idle timeout...), then the loss itself. */
+	if (res != NULL && res->status == PGPOOL_RES_ERROR && res->errmsg != NULL) {
+		smart_str_append(&msg, res->errmsg);
+		smart_str_appendc(&msg, '\n');
+	}
+	if (rt->err == 0 || rt->err == EPIPE || rt->err == ECONNRESET) {
+		smart_str_appendl(&msg, closed, sizeof(closed) - 1);
+	} else {
+		smart_str_appends(&msg, "could not receive data from server: ");
+		smart_str_appends(&msg, strerror(rt->err));
+	}
+	smart_str_0(&msg);
+	pgpool_error(H->dbh, stmt, "08006", ZSTR_VAL(msg.s));
+	smart_str_free(&msg);
 }
 
 static void conn_cancel_error(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_wire_rt *rt, bool quiet)
