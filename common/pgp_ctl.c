@@ -182,19 +182,13 @@ static int body_valid(const uint8_t *msg, size_t n, uint16_t type)
 		return 0;
 	}
 	case PGP_CTL_ATTACH_OK: {
-		/* Checked in place: the struct is large and only three fields matter here. */
-		const uint8_t *ok = body;
-		uint32_t params_len;
+		struct pgp_ctl_attach_ok ok;
 
-		memcpy(&params_len, ok + offsetof(struct pgp_ctl_attach_ok, params_len),
-		       sizeof(params_len));
-		if (!terminated((const char *)ok + offsetof(struct pgp_ctl_attach_ok, shm_name),
-		                sizeof(((struct pgp_ctl_attach_ok *)0)->shm_name)))
+		memcpy(&ok, body, sizeof(ok));
+		if (!terminated(ok.shm_name, sizeof(ok.shm_name)) ||
+		    !params_valid(ok.params, ok.params_len))
 			return -EPROTO;
-		return params_valid((const char *)ok + offsetof(struct pgp_ctl_attach_ok, params),
-		                    params_len)
-		           ? 0
-		           : -EPROTO;
+		return 0;
 	}
 	case PGP_CTL_PONG: {
 		struct pgp_ctl_pong pong;
