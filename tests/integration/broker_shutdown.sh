@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# broker_shutdown.sh: signals, startup refusals and cleanup, on each event loop.
+#   READY=1 reaches $NOTIFY_SOCKET after prefill; SIGHUP is logged, not fatal;
+#   SIGTERM waits for a held lease (bounded by shutdown_timeout), then removes socket and shm and
+#   leaves no backend in pg_stat_activity; SIGTERM with a lease held past shutdown_timeout cuts it;
+#   SIGINT does not wait; a second broker on the same shm/socket refuses to start; after a
+#   SIGKILL the next broker removes the stale socket and segment and starts.
+set -uo pipefail
+source "$(dirname "$0")/../tools/broker-test-lib.sh"
+bt_init
+
+leftovers() { # backends of any broker (both pools' databases)
+	bt_sql -tAc "select count(*) from pg_stat_activity where application_name = 'pgpool-broker'"
+}
+gone() { # socket and shm segment removed
+	[ ! -e "$BT_SOCK" ] && [ ! -e "/dev/shm${BT_SHM}" ]
+}
+
+for loop in $BT_LOOPS; do
+	bt_log "# event_loop = $loop"
+	# READY=1 through NOTIFY_SOCKET (the datagram protocol, no libsystemd).
+	if command -v python3 >/dev/null; then
+		notify=$BT_WORK/notify.sock
+		rm -f "$notify"
+		python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(10)
+print(s.recv(4096).decode().replace("\n", " "), flush=True)
+' "$notify" >"$BT_WORK/notify.out" 2>&1 &
+		listener=$!
+		bt_wait_for 5 test -S "$notify"
+		export NOTIFY_SOCKET=$notify
+	fi
+	bt_broker_start "$loop" || continue
+	unset NOTIFY_SOCKET
+	if [ -n "${listener:-}" ]; then
+		wait "$listener"
+		listener=
+		bt_check "[$loop] READY=1 sent to NOTIFY_SOCKET after prefill" grep -q "READY=1" "$BT_WORK/notify.out"
+	fi
+	bt_check "[$loop] socket and shm segment exist while running" \
+		test -S "$BT_SOCK" -a -e "/dev/shm${BT_SHM}"
+	bt_check "[$loop] shm segment has the socket's mode (0666)" \
+		test "$(stat -c %a "/dev/shm${BT_SHM}")" = 666
+
+	kill -HUP "$BT_BROKER_PID"
+	sleep 0.2
+	bt_check "[$loop] SIGHUP: logged, broker keeps running" \
+		bash -c "kill -0 $BT_BROKER_PID && grep -q 'reload not implemented yet' '$BT_WORK/broker.log'"
+
+	# A second broker with the same config must refuse.
+	BT_TINY_PASSWORD=secret "$BT_BROKER" -c "$BT_WORK/broker.ini" >"$BT_WORK/second.log" 2>&1
+	rc=$?
+	bt_check "[$loop] a second broker on the same shm_name refuses to start" \
+		bash -c "test $rc != 0 && grep -q 'belongs to a running pgpool-broker' '$BT_WORK/second.log'"
+	bt_check "[$loop] ... and leaves the first one's socket and segment alone" \
+		bash -c "test -S '$BT_SOCK' && '$BT_WORKER' -S '$BT_SOCK' --ping"
+
+	# Graceful: a lease held 1.2 s finishes, then the broker exits.
+	"${BT_W[@]}" -c "select 1" -q --hold 1200 >"$BT_WORK/hold.out" 2>&1 &
+	holder=$!
+	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
+	t0=$(bt_now_ms)
+	kill -TERM "$BT_BROKER_PID"
+	sleep 0.3
+	bt_check "[$loop] SIGTERM: the socket is removed at once (no new attachments)" test ! -e "$BT_SOCK"
+	bt_check "[$loop] SIGTERM: new workers are refused (08001)" \
+		"$BT_WORKER" -S "$BT_SOCK" --pool main -U app -P secret --expect-error 08001
+	bt_check "[$loop] SIGTERM: the broker waits for the held lease" kill -0 "$BT_BROKER_PID"
+	bt_check "[$loop] SIGTERM: the lease holder finishes its work" wait "$holder"
+	bt_broker_stop TERM
+	t1=$(bt_now_ms)
+	bt_log "# graceful shutdown took $((t1 - t0)) ms with a 1200 ms lease"
+	bt_check "[$loop] SIGTERM: exit status 0" test "$BT_BROKER_RC" = 0
+	bt_check "[$loop] SIGTERM: exited after the lease ended, before shutdown_timeout (3 s)" \
+		test $((t1 - t0)) -ge 900 -a $((t1 - t0)) -lt 3000
+	bt_check "[$loop] SIGTERM: socket and shm removed" gone
+	bt_check "[$loop] SIGTERM: no backend left in pg_stat_activity" bt_wait_for 2 test "$(leftovers)" = 0
+
+	# Graceful, but the lease outlives shutdown_timeout: cut after 3 s.
+	bt_broker_start "$loop" || continue
+	"${BT_W[@]}" -c "select 1" -q --hold 8000 >"$BT_WORK/hold.out" 2>&1 &
+	holder=$!
+	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
+	t0=$(bt_now_ms)
+	bt_broker_stop TERM
+	t1=$(bt_now_ms)
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	bt_log "# shutdown with a lease held past shutdown_timeout took $((t1 - t0)) ms"
+	bt_check "[$loop] SIGTERM: a lease held past shutdown_timeout is cut after ~3 s" \
+		test $((t1 - t0)) -ge 2900 -a $((t1 - t0)) -lt 4500
+	bt_check "[$loop] ... exit 0, nothing left" \
+		bash -c "test '$BT_BROKER_RC' = 0 && test ! -e '$BT_SOCK' && test ! -e /dev/shm$BT_SHM"
+	bt_check "[$loop] ... no backend left" bt_wait_for 2 test "$(leftovers)" = 0
+
+	# Fast: SIGINT does not wait for the held lease.
+	bt_broker_start "$loop" || continue
+	"${BT_W[@]}" -c "select 1" -q --hold 8000 >"$BT_WORK/hold.out" 2>&1 &
+	holder=$!
+	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
+	t0=$(bt_now_ms)
+	bt_broker_stop INT
+	t1=$(bt_now_ms)
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	bt_check "[$loop] SIGINT: exits at once ($((t1 - t0)) ms) with status 0" \
+		test $((t1 - t0)) -lt 1000 -a "$BT_BROKER_RC" = 0
+	bt_check "[$loop] SIGINT: socket and shm removed" gone
+	bt_check "[$loop] SIGINT: no backend left" bt_wait_for 2 test "$(leftovers)" = 0
+
+	# SIGKILL leaves a stale socket and segment; the next broker cleans them up.
+	bt_broker_start "$loop" || continue
+	kill -KILL "$BT_BROKER_PID"
+	wait "$BT_BROKER_PID" 2>/dev/null
+	BT_BROKER_PID=
+	bt_check "[$loop] after SIGKILL the socket and segment are left behind" \
+		test -S "$BT_SOCK" -a -e "/dev/shm${BT_SHM}"
+	bt_broker_start "$loop" || continue
+	bt_check "[$loop] the next broker removes the stale segment and notes its backends" \
+		grep -q "removing stale shm segment.*2 backend pid(s) of it noted" "$BT_WORK/broker.log"
+	bt_check "[$loop] ... removes the stale socket and serves" \
+		bash -c "grep -q 'removing stale control socket' '$BT_WORK/broker.log' && '$BT_WORKER' -S '$BT_SOCK' --pool main -U app -P secret -c 'select 1' -q"
+	bt_broker_stop TERM
+	# The killed broker's backends are orphans (issue 3 terminates them); clean up here.
+	bt_sql -tAc "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgpool-broker'" >/dev/null
+	bt_wait_for 2 test "$(leftovers)" = 0
+done
+bt_finish
