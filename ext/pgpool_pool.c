@@ -144,40 +144,63 @@ int pgpool_pool_open(const pgp_dsn_key *key, const char *user, const char *passw
 
 /* ---- fds and notifications ---- */
 
-int pgpool_proc_fetch_fd(pgpool_pool *pool, uint32_t slot, uint32_t gen, bool *broker_gone,
-                         pgpool_err *err)
+/*
+ * A request about a slot this process holds (FD_REQ, CANCEL): one round trip whose reply must be
+ * of type `want` with an exact body (an fd comes with PGP_CTL_FD only). On success *m is the
+ * reply and *fd its fd (or -1). 0, or -1 with *err filled and *broker_gone set when the control
+ * connection turned out to be closed.
+ */
+static int slot_request(uint16_t type, uint16_t want, size_t want_len, const pgpool_pool *pool,
+                        uint32_t slot, uint32_t gen, const char *what, pgp_ctl_msg *m, int *fd,
+                        bool *broker_gone, pgpool_err *err)
 {
 	struct pgp_ctl_slot_ref ref = {.pool = pool->index, .slot = slot, .gen = gen};
 	uint32_t seq = pgpool_ctl_next_seq(&proc->ctl);
+	int len, rc;
+
+	*broker_gone = false;
+	len = pgp_ctl_encode(proc->tx, type, seq, &ref, sizeof(ref));
+	rc = len < 0 ? len
+	             : pgpool_ctl_call(&proc->ctl, proc->tx, (size_t)len, seq,
+	                               pgpool_cfg_broker_timeout_ms(), proc->rx, m, fd);
+	if (rc < 0) {
+		*broker_gone = rc == -EPIPE;
+		pgpool_err_call(err, rc, what);
+		return -1;
+	}
+	if (m->hdr.type == PGP_CTL_ERROR) {
+		pgpool_err_from_reply(err, m);
+	} else if (m->hdr.type != want || m->body_len != want_len) {
+		pgpool_err_call(err, -EPROTO, what);
+	} else {
+		return 0;
+	}
+	if (fd && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return -1;
+}
+
+int pgpool_proc_fetch_fd(pgpool_pool *pool, uint32_t slot, uint32_t gen, bool *broker_gone,
+                         pgpool_err *err)
+{
+	static const char what[] = "the connection request";
 	struct pgp_ctl_fd r;
 	struct stat st;
 	pgp_ctl_msg m;
-	int fd = -1, len, rc;
+	int fd = -1;
 
-	*broker_gone = false;
-	len = pgp_ctl_encode(proc->tx, PGP_CTL_FD_REQ, seq, &ref, sizeof(ref));
-	if (len < 0) {
-		pgpool_err_call(err, len, "the connection request");
+	if (slot_request(PGP_CTL_FD_REQ, PGP_CTL_FD, sizeof(r), pool, slot, gen, what, &m, &fd,
+	                 broker_gone, err) < 0) {
 		return -1;
-	}
-	rc = pgpool_ctl_call(&proc->ctl, proc->tx, (size_t)len, seq, pgpool_cfg_broker_timeout_ms(),
-	                     proc->rx, &m, &fd);
-	if (rc < 0) {
-		*broker_gone = rc == -EPIPE;
-		pgpool_err_call(err, rc, "the connection request");
-		return -1;
-	}
-	if (m.hdr.type == PGP_CTL_ERROR) {
-		pgpool_err_from_reply(err, &m);
-		return -1;
-	}
-	if (m.hdr.type != PGP_CTL_FD || m.body_len != sizeof(r)) {
-		goto bad;
 	}
 	memcpy(&r, m.body, sizeof(r));
 	if (r.pool != pool->index || r.slot != slot || r.gen != gen || fstat(fd, &st) < 0 ||
 	    !S_ISSOCK(st.st_mode)) {
-		goto bad;
+		close(fd);
+		pgpool_err_call(err, -EPROTO, what);
+		return -1;
 	}
 	if (pool->fds[slot] >= 0) {
 		close(pool->fds[slot]); /* the copy of an older backend of this slot */
@@ -186,12 +209,6 @@ int pgpool_proc_fetch_fd(pgpool_pool *pool, uint32_t slot, uint32_t gen, bool *b
 	pool->gens[slot] = gen;
 	pool->backend_pids[slot] = r.backend_pid;
 	return 0;
-bad:
-	if (fd >= 0) {
-		close(fd);
-	}
-	pgpool_err_call(err, -EPROTO, "the connection request");
-	return -1;
 }
 
 void pgpool_proc_forget_fd(pgpool_pool *pool, uint32_t slot)
@@ -245,26 +262,9 @@ void pgpool_proc_notify_slow(pgpool_pool *pool, uint32_t duration_ms, const char
 
 int pgpool_proc_cancel(pgpool_pool *pool, uint32_t slot, uint32_t gen, pgpool_err *err)
 {
-	struct pgp_ctl_slot_ref ref = {.pool = pool->index, .slot = slot, .gen = gen};
-	uint32_t seq = pgpool_ctl_next_seq(&proc->ctl);
 	pgp_ctl_msg m;
-	int len, rc;
+	bool gone;
 
-	len = pgp_ctl_encode(proc->tx, PGP_CTL_CANCEL, seq, &ref, sizeof(ref));
-	rc = len < 0 ? len
-	             : pgpool_ctl_call(&proc->ctl, proc->tx, (size_t)len, seq,
-	                               pgpool_cfg_broker_timeout_ms(), proc->rx, &m, NULL);
-	if (rc < 0) {
-		pgpool_err_call(err, rc, "CANCEL");
-		return -1;
-	}
-	if (m.hdr.type == PGP_CTL_ERROR) {
-		pgpool_err_from_reply(err, &m);
-		return -1;
-	}
-	if (m.hdr.type != PGP_CTL_CANCEL_DONE) {
-		pgpool_err_call(err, -EPROTO, "CANCEL");
-		return -1;
-	}
-	return 0;
+	return slot_request(PGP_CTL_CANCEL, PGP_CTL_CANCEL_DONE, 0, pool, slot, gen, "CANCEL", &m,
+	                    NULL, &gone, err);
 }
