@@ -308,6 +308,11 @@ int pgpool_proc_attach_call(pgpool_pool_priv *p, const char *user, const char *p
 	pgp_ctl_msg m;
 	int len, rc;
 
+	if (req.password && memchr(req.password, '\0', req.password_len)) {
+		pgpool_err_set(err, "28P01",
+		               "password contains a NUL byte (PostgreSQL refuses those)");
+		return -EINVAL;
+	}
 	len = pgp_ctl_encode_attach(proc->tx, seq, &req);
 	if (len < 0) {
 		pgpool_err_set(err, "08001",
