@@ -288,6 +288,15 @@ static struct pgp_shm_waiter *ring_enqueue(pgp_shm *shm, struct pgp_shm_pool *po
 		return NULL;
 	head = atomic_load(&pool->ring_head);
 	tail = atomic_load(&pool->ring_tail);
+	/* Pop waiters that gave up, so timeouts without releases cannot fill the ring. */
+	while (head != tail && tail - head <= PGP_RING_SIZE) {
+		struct pgp_shm_waiter *first = &ring[head & (PGP_RING_SIZE - 1)];
+
+		if (atomic_load(&first->word) != PGP_WAIT_CANCELLED)
+			break;
+		atomic_store(&first->word, PGP_WAIT_FREE);
+		atomic_store(&pool->ring_head, ++head);
+	}
 	if (tail - head < PGP_RING_SIZE) {
 		cell = &ring[tail & (PGP_RING_SIZE - 1)];
 		w = atomic_load(&cell->word);
@@ -345,7 +354,6 @@ static int ring_grant(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, ui
 			r = -ESTALE;
 			break;
 		}
-		atomic_store(&s->owner_pid, atomic_load(&cell->pid));
 		if (atomic_compare_exchange_strong(&cell->word, &expect, PGP_WAIT_GRANTED + slot)) {
 			ring_unlock(pool);
 			pgp_futex_wake(&cell->word, 1);
@@ -394,7 +402,8 @@ static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uin
 			if (r != 0)
 				return r;
 		}
-		atomic_store(&s->owner_pid, 0);
+		/* owner_pid is left alone: it means something only while LEASED and every new
+		 * owner writes its own, so nobody can clobber another's. */
 		atomic_store(&s->idle_since_us, pgp_now_us());
 		expect = held;
 		if (!atomic_compare_exchange_strong(&s->word, &expect, idle))
@@ -596,7 +605,6 @@ int pgp_pool_return_to_broker(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t 
 	    (new_state != PGP_SLOT_DISCARD && new_state != PGP_SLOT_RESET))
 		return -EINVAL;
 	s = &shm->slots[pool->first_slot + slot];
-	atomic_store(&s->owner_pid, 0);
 	if (!atomic_compare_exchange_strong(&s->word, &held,
 	                                    pgp_slot_word(new_state, attach_id, gen)))
 		return -ESTALE;

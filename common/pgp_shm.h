@@ -161,16 +161,16 @@ struct pgp_shm_stmt {
 
 /* One backend connection. */
 struct pgp_shm_slot {
-	_Atomic uint64_t word;           /* CAS only: state | owner << 8 | generation << 32 */
-	_Atomic uint32_t proto_pos;      /* owner: enum pgp_proto_pos */
-	_Atomic uint32_t txn_status;     /* owner: last ReadyForQuery status ('I','T','E') */
-	_Atomic uint32_t flags;          /* owner: PGP_SLOTF_* */
-	_Atomic int32_t owner_pid;       /* owner: pid holding the lease, 0 if none */
-	int32_t backend_pid;             /* broker: PostgreSQL backend pid */
-	uint32_t pool;                   /* broker: index of the owning pool */
-	uint32_t index;                  /* broker: own index in the slot array */
-	uint32_t reserved0;              /* broker: zero */
-	uint64_t connected_us;           /* broker: pgp_now_us() when the backend connected */
+	_Atomic uint64_t word;       /* CAS only: state | owner << 8 | generation << 32 */
+	_Atomic uint32_t proto_pos;  /* owner: enum pgp_proto_pos */
+	_Atomic uint32_t txn_status; /* owner: last ReadyForQuery status ('I','T','E') */
+	_Atomic uint32_t flags;      /* owner: PGP_SLOTF_* */
+	_Atomic int32_t owner_pid; /* owner: pid holding the lease (only meaningful while LEASED) */
+	int32_t backend_pid;       /* broker: PostgreSQL backend pid */
+	uint32_t pool;             /* broker: index of the owning pool */
+	uint32_t index;            /* broker: own index in the slot array */
+	uint32_t reserved0;        /* broker: zero */
+	uint64_t connected_us;     /* broker: pgp_now_us() when the backend connected */
 	_Atomic uint64_t lease_start_us; /* owner: pgp_now_us() when the current lease began */
 	_Atomic uint64_t idle_since_us;  /* owner/broker: pgp_now_us() when it last became idle */
 	_Atomic uint64_t leases;         /* owner: leases of this backend */
