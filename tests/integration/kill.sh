@@ -18,10 +18,22 @@ backend_state() {
 	echo "${s:-gone}"
 }
 
+# Whatever happens, leave no backend of a killed worker running for the tests after this one.
+victim_backends=()
+kill_cleanup() {
+	local b
+	for b in "${victim_backends[@]}"; do
+		t_sql postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE pid = $b AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')" >/dev/null 2>&1 || true
+	done
+	t_cleanup
+}
+trap kill_cleanup EXIT
+
 for case in query idle; do
 	ready=$PGPOOL_TEST_TMP/ready-$case
 	t_say "case $case: worker opens a transaction, inserts a row, then $([ "$case" = query ] && echo "runs pg_sleep(20)" || echo "sleeps in PHP")"
-	t_php "$here/php/kill_victim.php" "$case" "$ready" >"$PGPOOL_TEST_TMP/victim-$case.log" 2>&1 &
+	"${T_PHP[@]}" "$here/php/kill_victim.php" "$case" "$ready" >"$PGPOOL_TEST_TMP/victim-$case.log" 2>&1 &
 	victim=$!
 	t_bg_pids+=("$victim")
 	for _ in $(seq 1 100); do
@@ -31,6 +43,7 @@ for case in query idle; do
 	done
 	[ -s "$ready" ] || t_fail "case $case: the worker did not get going: $(cat "$PGPOOL_TEST_TMP/victim-$case.log")"
 	backend=$(cat "$ready")
+	victim_backends+=("$backend")
 	want_state=$([ "$case" = query ] && echo active || echo "idle in transaction")
 	for _ in $(seq 1 50); do
 		[ "$(backend_state "$backend")" = "$want_state" ] && break

@@ -20,7 +20,7 @@ t_say "running $procs PHP processes x $requests requests against pool main (max_
 start=$(t_now)
 pids=()
 for ((p = 1; p <= procs; p++)); do
-	t_php "$here/php/sharing_worker.php" "$p" "$requests" >"$PGPOOL_TEST_TMP/proc-$p.out" 2>"$PGPOOL_TEST_TMP/proc-$p.err" &
+	"${T_PHP[@]}" "$here/php/sharing_worker.php" "$p" "$requests" >"$PGPOOL_TEST_TMP/proc-$p.out" 2>"$PGPOOL_TEST_TMP/proc-$p.err" &
 	pids+=($!)
 done
 failed=0

@@ -5,6 +5,7 @@
 #                          in DIR; creates role app/secret (SCRAM) and database app owned by it.
 #   pg_stop DIR            fast shutdown
 #   pg_psql DIR PORT ARGS  psql as the superuser over the Unix socket
+#   pg_stop_all ROOT       stop every server with its data directory under ROOT
 # Exports PGTEST_USER (the OS user running PostgreSQL) and PGBIN.
 # The server runs as a non-root user because initdb refuses root: `postgres` if it exists,
 # else a `pgpool-test` system user created here.
@@ -98,4 +99,14 @@ pg_psql() {
 	local dir=$1 port=$2
 	shift 2
 	pg_as "$(stat -c %U "$dir/data")" "$PGBIN/psql" -X -h "$dir" -p "$port" -U postgres -d postgres "$@"
+}
+
+# pg_stop_all ROOT: stop every server whose data directory lies under ROOT (what a killed test
+# may have left running).
+pg_stop_all() {
+	local pidfile data
+	while IFS= read -r -d '' pidfile; do
+		data=$(dirname "$pidfile")
+		pg_as "$(stat -c %U "$data")" "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+	done < <(find "$1" -name postmaster.pid -print0 2>/dev/null)
 }

@@ -18,6 +18,8 @@
 #
 # Helpers:
 #   t_php ARGS...        php with pdo, pdo_pgsql and pgpool loaded, pgpool.socket set
+#   "${T_PHP[@]}" ARGS... the same as a plain command: use it for background jobs, so that $! is
+#                        php's own pid (a function run with & is a subshell around php)
 #   t_sql DB SQL         run SQL as the superuser over the Unix socket, print unaligned tuples
 #   t_say MSG            print a progress line
 #   t_fail MSG           print "FAIL: MSG" and exit 1
@@ -40,9 +42,10 @@ done
 PGPOOL_TEST_TMP=${PGPOOL_TEST_TMP:-$(mktemp -d)}
 export PGPOOL_TEST_TMP
 
+T_PHP=(php -n -d extension=pdo -d extension=pdo_pgsql -d "extension=$PGPOOL_TEST_EXT"
+	-d "pgpool.socket=$PGPOOL_TEST_SOCKET" -d display_errors=stderr -d error_reporting=-1)
 t_php() {
-	php -n -d extension=pdo -d extension=pdo_pgsql -d "extension=$PGPOOL_TEST_EXT" \
-		-d "pgpool.socket=$PGPOOL_TEST_SOCKET" -d display_errors=stderr -d error_reporting=-1 "$@"
+	"${T_PHP[@]}" "$@"
 }
 
 t_sql() {
