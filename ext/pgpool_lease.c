@@ -19,17 +19,33 @@ static pgpool_proc *const proc = &pgpool_proc_g;
 
 struct acquire_ctx {
 	pgpool_pool *pool;
+	const pgpool_map *map;
+	bool watch_broker; /* the broker looked alive when the wait began */
+	bool broker_stale; /* the wait ended because it stopped looking alive */
 };
+
+/* Outcome of acquire_wait() asking the caller to check the broker and try again. */
+#define ACQUIRE_RECHECK (-2)
 
 static void on_enqueued(void *ctx)
 {
 	pgpool_proc_notify_grow(((struct acquire_ctx *)ctx)->pool);
 }
 
-static bool interrupted(void *ctx)
+/* Polled after every wakeup of a wait: PHP's time limit, or a broker that died while we wait
+ * (nobody may ever release into its segment again). */
+static bool interrupted(void *c)
 {
-	(void)ctx;
-	return pgpool_cfg_interrupted();
+	struct acquire_ctx *ctx = c;
+
+	if (pgpool_cfg_interrupted()) {
+		return true;
+	}
+	if (ctx->watch_broker && !pgpool_map_fresh(ctx->map, pgp_now_us())) {
+		ctx->broker_stale = true;
+		return true;
+	}
+	return false;
 }
 
 /* Give a leased slot back; -ESTALE means the broker reclaimed it meanwhile, which leaves nothing
@@ -94,24 +110,36 @@ static void err_pool_status(const pgpool_pool *pool, const struct pgp_shm_pool *
 	}
 }
 
-/* No idle slot (or the pool is not open): wait in the FIFO ring up to acquire_timeout. */
-static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t status, uint32_t *gen,
-                        uint32_t *waited_us, pgpool_err *err)
+/* No idle slot (or the pool is not open): wait in the FIFO ring until *deadline (set from
+ * acquire_timeout by the first wait of an acquire). Slot index, -1 with *err filled, or
+ * ACQUIRE_RECHECK when the broker stopped looking alive during the wait. */
+static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t status,
+                        uint64_t *deadline, uint32_t *gen, uint32_t *waited_us, pgpool_err *err)
 {
 	struct pgp_shm_pool *sp = p->shm_pool;
 	uint32_t timeout_ms =
 	    sp->acquire_timeout_ms ? sp->acquire_timeout_ms : p->pub.acquire_timeout_ms;
-	struct acquire_ctx ctx = {.pool = &p->pub};
 	uint64_t t0 = pgp_now_us();
+	struct acquire_ctx ctx = {
+	    .pool = &p->pub,
+	    .map = m,
+	    .watch_broker = pgpool_map_fresh(m, t0),
+	};
 
+	if (*deadline == 0) {
+		*deadline = t0 + (uint64_t)timeout_ms * 1000u;
+	}
 	if (rc == -EAGAIN || (rc == -EPERM && status == PGP_POOL_PAUSED)) {
 		rc = pgp_pool_acquire(&m->shm, sp, p->pub.info.attach_id, proc->pid, p->pub.gens,
-		                      (uint64_t)timeout_ms * 1000u, gen, on_enqueued, interrupted,
-		                      &ctx, &status);
+		                      *deadline > t0 ? *deadline - t0 : 0, gen, on_enqueued,
+		                      interrupted, &ctx, &status);
 	}
-	*waited_us = (uint32_t)(pgp_now_us() - t0);
+	*waited_us += (uint32_t)(pgp_now_us() - t0);
 	if (rc >= 0) {
 		return rc;
+	}
+	if (rc == -EINTR && ctx.broker_stale) {
+		return ACQUIRE_RECHECK;
 	}
 	atomic_fetch_add_explicit(&sp->errors, 1, memory_order_relaxed);
 	switch (rc) {
@@ -144,8 +172,12 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 	pgpool_pool_priv *p = pgpool_priv(pool);
 	uint64_t now = pgp_now_us();
 
-	for (int attempt = 0;; attempt++) {
-		uint32_t gen = 0, status = 0, waited_us = 0;
+	uint64_t deadline = 0;
+	uint32_t waited_us = 0;
+	bool refetched = false;
+
+	for (;;) {
+		uint32_t gen = 0, status = 0;
 		bool broker_gone = false;
 
 		if (PGP_UNLIKELY(!pgpool_proc_fresh(pool, now)) &&
@@ -158,11 +190,14 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 
 		int rc = pgp_pool_try_acquire(&m->shm, sp, aid, pool->gens, &gen, &status);
 		if (PGP_UNLIKELY(rc < 0)) {
-			rc = acquire_wait(p, m, rc, status, &gen, &waited_us, err);
+			rc = acquire_wait(p, m, rc, status, &deadline, &gen, &waited_us, err);
+			now = pgp_now_us();
+			if (rc == ACQUIRE_RECHECK) {
+				continue; /* the broker died while we waited: check, re-attach */
+			}
 			if (rc < 0) {
 				return -1;
 			}
-			now = pgp_now_us();
 		}
 		uint32_t slot = (uint32_t)rc;
 		struct pgp_shm_slot *sl = pgp_shm_pool_slot(&m->shm, sp, slot);
@@ -176,10 +211,10 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 			if (pgpool_proc_fetch_fd(pool, slot, gen, &broker_gone, err) < 0) {
 				/* Untouched, so still clean: give it back for others. */
 				slot_give_back(&m->shm, sp, slot, aid, gen);
-				if (broker_gone && attempt == 0) {
+				if (broker_gone && !refetched) {
+					refetched = true;
 					now = pgp_now_us();
-					continue; /* the broker restarted: re-attach and retry once
-					           */
+					continue; /* the broker restarted: re-attach, retry once */
 				}
 				atomic_fetch_add_explicit(&sp->errors, 1, memory_order_relaxed);
 				return -1;
