@@ -274,7 +274,9 @@ static int conn_build_main(pgp_buf *b, const pgpool_query *q, size_t sql_len)
 
 	if (!q->extended)
 		return pgp_fe_query(b, q->sql, sql_len);
-	rc = pgp_fe_parse(b, name, q->sql, sql_len, q->nparams, q->types);
+	/* Like libpq: parameter types go with Parse only when the caller has some; otherwise the
+	 * server infers them and a Bind with more values than $n fails (08P01). */
+	rc = pgp_fe_parse(b, name, q->sql, sql_len, q->types ? q->nparams : 0, q->types);
 	if (rc == 0)
 		rc = pgp_fe_bind(b, "", name, q->nparams, q->formats, q->values, q->lengths, 0);
 	if (rc == 0)
