@@ -245,14 +245,15 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 	}
 }
 
-/* Bookkeeping common to ending a current lease; the caller then gives the slot away. */
+/* Bookkeeping common to ending a current lease; the caller then gives the slot away. The slot's
+ * owner fields are left alone: if the broker took the slot back meanwhile they belong to someone
+ * else now (owner_pid means something only while LEASED; the next owner writes its own). */
 static void lease_end_current(pgpool_lease *l, uint64_t now)
 {
 	pgpool_pool_priv *p = pgpool_priv(l->pool);
 
 	atomic_fetch_add_explicit(&p->shm_pool->lease_us, now - l->acquired_us,
 	                          memory_order_relaxed);
-	atomic_store_explicit(&l->shm_slot->owner_pid, 0, memory_order_relaxed);
 	p->leased[l->slot] = false;
 	proc->map->leases--;
 }
@@ -265,9 +266,8 @@ void pgpool_lease_release(pgpool_lease *l)
 		return;
 	}
 	if (lease_current(l)) {
-		uint64_t now = pgp_now_us();
-		atomic_store_explicit(&l->shm_slot->idle_since_us, now, memory_order_relaxed);
-		lease_end_current(l, now);
+		/* pgp_pool_release records idle_since_us when the slot goes IDLE. */
+		lease_end_current(l, pgp_now_us());
 		slot_give_back(&proc->map->shm, pgpool_priv(pool)->shm_pool, l->slot,
 		               pool->info.attach_id, l->gen);
 	} else {
