@@ -36,6 +36,10 @@ static size_t wire_scan;
 /* ReadyForQuery messages seen in the received bytes (scanned) and handed to the caller. */
 static uint32_t wire_rfq_scanned;
 static uint32_t wire_rfq_returned;
+/* Wait before reading: right after a write, or after a read that ended on a message boundary
+ * (the server flushed; more comes later), a recv() would only say EAGAIN. Inside a large result
+ * the next bytes are usually there already. */
+static bool wire_poll_first;
 
 pgp_buf *pgpool_wire_request(void)
 {
@@ -147,12 +151,18 @@ static int wire_read(pgpool_wire_rt *rt, size_t want, uint64_t deadline_us, bool
 		return PGPOOL_WIRE_IO;
 	}
 	pgpool_lease_set_pos(rt->lease, PGP_POS_READING);
+	if (wire_poll_first) {
+		rc = wire_wait(rt, POLLIN, deadline_us, drain);
+		if (rc != 0)
+			return rc;
+	}
 	for (;;) {
 		n = recv(rt->lease->fd, wire_in.data + wire_in.len, wire_in.cap - wire_in.len,
 		         MSG_DONTWAIT);
 		if (n > 0) {
 			wire_in.len += (size_t)n;
 			wire_scan_input(rt);
+			wire_poll_first = wire_scan == wire_in.len;
 			return 0;
 		}
 		if (n == 0) {
@@ -241,6 +251,7 @@ static int wire_write(pgpool_wire_rt *rt, const uint8_t *p, size_t len)
 		return PGPOOL_WIRE_IO;
 	}
 	rt->sent = true;
+	wire_poll_first = true;
 	/* Bytes already read (a COPY exchange) are whole messages: nothing of ours is half-read. */
 	if (wire_scan == wire_in.len && rt->rfq_left + wire_rfq_returned == wire_rfq_scanned + 1)
 		pgpool_lease_set_pos(rt->lease, PGP_POS_SENT);
