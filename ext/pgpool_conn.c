@@ -238,7 +238,12 @@ static void conn_lost_error(pgpool_dbh *H, pdo_stmt_t *stmt, int rc, const pgpoo
 		smart_str_append(&msg, res->errmsg);
 		smart_str_appendc(&msg, '\n');
 	}
-	if (rt->err == 0 || rt->err == EPIPE || rt->err == ECONNRESET) {
+	if (rt->stop != PGPOOL_STOP_NONE) {
+		smart_str_appends(&msg, rt->stop == PGPOOL_STOP_PHP_TIMEOUT
+		                            ? "PHP's max_execution_time was reached"
+		                            : "the statement exceeded the pool's query_timeout");
+		smart_str_appends(&msg, " and could not be cancelled: the connection was closed");
+	} else if (rt->err == 0 || rt->err == EPIPE || rt->err == ECONNRESET) {
 		smart_str_appendl(&msg, closed, sizeof(closed) - 1);
 	} else {
 		smart_str_appends(&msg, "could not receive data from server: ");
