@@ -31,19 +31,17 @@ static void janitor_force_close(void)
 void janitor_run(void)
 {
 	shm_heartbeat();
-	if (broker.state == BROKER_STOPPING && pgp_now_us() >= broker.stop_deadline_us) {
-		janitor_force_close();
-		main_check_stopped();
-		return;
-	}
+	/* While stopping, this closes idle backends politely (Terminate) before anything is cut. */
 	for (uint32_t i = 0; i < broker.nservers; i++)
 		pool_check_slot(&broker.servers[i]);
 	if (broker.state == BROKER_RUNNING) {
 		for (uint32_t i = 0; i < broker.npools; i++)
 			pool_fill(&broker.pools[i]);
-	} else {
-		main_check_stopped();
+		return;
 	}
+	if (broker.state == BROKER_STOPPING && pgp_now_us() >= broker.stop_deadline_us)
+		janitor_force_close();
+	main_check_stopped();
 }
 
 static void janitor_tick(void *ctx, struct loop_timer *t)

@@ -28,8 +28,9 @@ static uint64_t shm_new_epoch(void)
 	return e;
 }
 
-/* 1 if pid is a running pgpool-broker other than us. */
-static int shm_pid_is_broker(int32_t pid)
+/* 1 if pid is a running pgpool-broker other than us: its name says so, or (a broker run under
+ * a wrapper such as valgrind has another name) it refreshed the heartbeat in the last 2 s. */
+static int shm_pid_is_broker(int32_t pid, uint64_t heartbeat_us)
 {
 	char path[64], comm[64] = "";
 	FILE *f;
@@ -38,6 +39,8 @@ static int shm_pid_is_broker(int32_t pid)
 		return 0;
 	if (kill(pid, 0) < 0 && errno != EPERM)
 		return 0;
+	if (heartbeat_us + 2000000u > pgp_now_us())
+		return 1;
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -91,7 +94,7 @@ static int shm_check_existing(const char *name)
 	}
 	if (pgp_shm_validate(base, (size_t)st.st_size, &old) != 0) {
 		log_warn("removing shm segment %s: unknown layout (another pgpool version?)", name);
-	} else if (shm_pid_is_broker(old.hdr->broker_pid) &&
+	} else if (shm_pid_is_broker(old.hdr->broker_pid, atomic_load(&old.hdr->heartbeat_us)) &&
 	           atomic_load(&old.hdr->state) != PGP_SHM_STOPPED) {
 		log_error("shm segment %s belongs to a running pgpool-broker (pid %d): stop it "
 		          "first, or give this broker another shm_name",

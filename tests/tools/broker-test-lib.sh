@@ -122,7 +122,8 @@ bt_config() {
 	local loop=$1 extra=${2:-}
 	BT_SOCK=$BT_WORK/run/pgpool.sock
 	BT_W=("$BT_WORKER" -S "$BT_SOCK" --pool main -U app -P secret)
-	BT_SHM=/pgpool-broker-$BT_NAME
+	# Unique per work directory: other checkouts may run the same test on this machine.
+	BT_SHM=/pgpool-bt-$(printf '%s' "$BT_WORK" | cksum | cut -d' ' -f1)
 	mkdir -p "$BT_WORK"
 	cat >"$BT_WORK/broker.ini" <<INI
 ; written by $BT_NAME
