@@ -22,9 +22,11 @@
  * setval) also runs `SELECT lastval()` before and after it, each behind its own Sync so that
  * their errors (lastval not yet defined) cannot undo the statement. The value after is kept as
  * this handle's lastval when it differs from the value before, i.e. when the statement itself
- * drew from a sequence; a value another client left on the backend is never reported. Inside a
- * transaction (or while the lease is pinned or held in session mode) lastInsertId() asks the
- * held connection, as pdo_pgsql does.
+ * drew from a sequence; a value another client left on the backend is never reported. A
+ * transaction that runs such a statement gets the same treatment around it: lastval() is read
+ * before its BEGIN (when its first statement is one) and after its COMMIT or ROLLBACK (sequences
+ * are not transactional). Inside a transaction (or while the lease is pinned or held in session
+ * mode) lastInsertId() asks the held connection, as pdo_pgsql does.
  */
 #include <string.h>
 
