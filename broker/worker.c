@@ -329,14 +329,17 @@ static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m)
 
 /* ---- slot requests ---- */
 
-/* The server of a slot this connection holds, or NULL after replying with an ERROR. */
-static struct server *worker_leased_slot(struct worker_conn *c, uint32_t seq,
-                                         const struct pgp_ctl_slot_ref *ref, int *rc)
+/* The server of the slot a FD_REQ/CANCEL names, if this connection holds it; else NULL after
+ * replying with an ERROR (*rc is the send result). */
+static struct server *worker_leased_slot(struct worker_conn *c, const pgp_ctl_msg *m,
+                                         struct pgp_ctl_slot_ref *ref, int *rc)
 {
+	uint32_t seq = m->hdr.seq;
 	struct pool *p;
 	struct server *s;
 	uint64_t w;
 
+	memcpy(ref, m->body, sizeof(*ref));
 	if (ref->pool >= broker.npools || !(c->auth_pools & (1ull << ref->pool))) {
 		*rc =
 		    worker_error(c, seq, "08P01",
@@ -374,8 +377,7 @@ static int worker_fd_req(struct worker_conn *c, const pgp_ctl_msg *m)
 	struct server *s;
 	int rc = 0;
 
-	memcpy(&ref, m->body, sizeof(ref));
-	s = worker_leased_slot(c, m->hdr.seq, &ref, &rc);
+	s = worker_leased_slot(c, m, &ref, &rc);
 	if (!s)
 		return rc;
 	reply.pool = ref.pool;
@@ -398,8 +400,7 @@ static int worker_cancel(struct worker_conn *c, const pgp_ctl_msg *m)
 	struct server *s;
 	int rc = 0;
 
-	memcpy(&ref, m->body, sizeof(ref));
-	s = worker_leased_slot(c, m->hdr.seq, &ref, &rc);
+	s = worker_leased_slot(c, m, &ref, &rc);
 	if (!s)
 		return rc;
 	rc = cancel_submit(s, CANCEL_FOR_WORKER, c->attach_id, m->hdr.seq);

@@ -16,6 +16,21 @@ gone() { # socket and shm segment removed
 	[ ! -e "$BT_SOCK" ] && [ ! -e "/dev/shm${BT_SHM}" ]
 }
 
+# stop_with_held_lease SIGNAL: hold a lease for 8 s, stop the broker with SIGNAL; sets TOOK (ms
+# until the broker exited); its exit status is in BT_BROKER_RC.
+stop_with_held_lease() {
+	local holder t0 t1
+	"${BT_W[@]}" -c "select 1" -q --hold 8000 >"$BT_WORK/hold.out" 2>&1 &
+	holder=$!
+	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
+	t0=$(bt_now_ms)
+	bt_broker_stop "$1"
+	t1=$(bt_now_ms)
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	TOOK=$((t1 - t0))
+}
+
 for loop in $BT_LOOPS; do
 	bt_log "# event_loop = $loop"
 	# READY=1 through NOTIFY_SOCKET (the datagram protocol, no libsystemd).
@@ -80,33 +95,19 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 
 	# Graceful, but the lease outlives shutdown_timeout: cut after 3 s.
 	bt_broker_start "$loop" || continue
-	"${BT_W[@]}" -c "select 1" -q --hold 8000 >"$BT_WORK/hold.out" 2>&1 &
-	holder=$!
-	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
-	t0=$(bt_now_ms)
-	bt_broker_stop TERM
-	t1=$(bt_now_ms)
-	kill "$holder" 2>/dev/null
-	wait "$holder" 2>/dev/null
-	bt_log "# shutdown with a lease held past shutdown_timeout took $((t1 - t0)) ms"
+	stop_with_held_lease TERM
+	bt_log "# shutdown with a lease held past shutdown_timeout took $TOOK ms"
 	bt_check "[$loop] SIGTERM: a lease held past shutdown_timeout is cut after ~3 s" \
-		test $((t1 - t0)) -ge 2900 -a $((t1 - t0)) -lt 4500
-	bt_check "[$loop] ... exit 0, nothing left" \
+		test "$TOOK" -ge 2900 -a "$TOOK" -lt 4500
+	bt_check "[$loop] ... exit 0, socket and shm removed" \
 		bash -c "test '$BT_BROKER_RC' = 0 && test ! -e '$BT_SOCK' && test ! -e /dev/shm$BT_SHM"
 	bt_check "[$loop] ... no backend left" bt_wait_for 2 test "$(leftovers)" = 0
 
 	# Fast: SIGINT does not wait for the held lease.
 	bt_broker_start "$loop" || continue
-	"${BT_W[@]}" -c "select 1" -q --hold 8000 >"$BT_WORK/hold.out" 2>&1 &
-	holder=$!
-	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
-	t0=$(bt_now_ms)
-	bt_broker_stop INT
-	t1=$(bt_now_ms)
-	kill "$holder" 2>/dev/null
-	wait "$holder" 2>/dev/null
-	bt_check "[$loop] SIGINT: exits at once ($((t1 - t0)) ms) with status 0" \
-		test $((t1 - t0)) -lt 1000 -a "$BT_BROKER_RC" = 0
+	stop_with_held_lease INT
+	bt_check "[$loop] SIGINT: exits at once ($TOOK ms) with status 0" \
+		test "$TOOK" -lt 1000 -a "$BT_BROKER_RC" = 0
 	bt_check "[$loop] SIGINT: socket and shm removed" gone
 	bt_check "[$loop] SIGINT: no backend left" bt_wait_for 2 test "$(leftovers)" = 0
 
