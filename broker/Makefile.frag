@@ -24,3 +24,21 @@ clean-pgpool-broker:
 	rm -f $(builddir)/pgpool-broker
 
 .PHONY: install-pgpool-broker clean-pgpool-broker
+
+# Test tools (not installed, not part of `all`): `make pgpool-test-tools` builds pgp-worker, the
+# worker stand-in the broker integration tests drive (tests/tools/build.sh does the same without
+# phpize).
+PGPOOL_COMMON_SRCS = $(wildcard $(PGPOOL_SRCDIR)/common/*.c)
+
+pgpool-test-tools: $(builddir)/pgp-worker
+
+$(builddir)/pgp-worker: $(PGPOOL_SRCDIR)/tests/tools/pgp-worker.c $(PGPOOL_COMMON_SRCS) $(PGPOOL_HDRS)
+	$(CC) $(PGPOOL_BROKER_CFLAGS) -I$(PGPOOL_SRCDIR)/common -o $@ \
+		$(PGPOOL_SRCDIR)/tests/tools/pgp-worker.c $(PGPOOL_COMMON_SRCS) $(PGPOOL_BROKER_LDFLAGS) -lpthread
+
+clean: clean-pgpool-test-tools
+
+clean-pgpool-test-tools:
+	rm -f $(builddir)/pgp-worker
+
+.PHONY: pgpool-test-tools clean-pgpool-test-tools
