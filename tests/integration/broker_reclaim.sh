@@ -37,6 +37,7 @@ for loop in $BT_LOOPS; do
 	four_usable
 
 	# ---- mid-transaction ----
+	: >"$BT_WORK/k1.out" # a MARK left from an earlier run must not count
 	"${BT_W[@]}" --begin -c "insert into broker_t values (1, 'killed-in-txn')" --sleep-mid 30000 \
 		>"$BT_WORK/k1.out" 2>&1 &
 	victim=$!
@@ -62,6 +63,7 @@ for loop in $BT_LOOPS; do
 		grep -q "reclaiming the lease of a gone worker.*proto_pos=CLEAN txn=T" "$BT_WORK/broker.log"
 
 	# ---- mid-query (request sent, no reply read) ----
+	: >"$BT_WORK/k2.out" # a MARK left from an earlier run must not count
 	"${BT_W[@]}" --begin -c "insert into broker_t values (2, 'killed-in-query')" \
 		-c "select pg_sleep(20)" >"$BT_WORK/k2.out" 2>&1 &
 	victim=$!
@@ -78,6 +80,7 @@ for loop in $BT_LOOPS; do
 	bt_check "[$loop] kill -9 mid-query: nothing discarded" test "$(bt_stat main discards)" = 0
 
 	# ---- mid-write ----
+	: >"$BT_WORK/k3.out" # a MARK left from an earlier run must not count
 	"${BT_W[@]}" -c "select 'half'" --half-write >"$BT_WORK/k3.out" 2>&1 &
 	victim=$!
 	wait_mark "$BT_WORK/k3.out"

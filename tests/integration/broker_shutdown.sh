@@ -20,6 +20,7 @@ gone() { # socket and shm segment removed
 # until the broker exited); its exit status is in BT_BROKER_RC.
 stop_with_held_lease() {
 	local holder t0 t1
+	: >"$BT_WORK/hold.out" # a MARK left from an earlier run must not count
 	"${BT_W[@]}" -c "select 1" -q --hold 8000 >"$BT_WORK/hold.out" 2>&1 &
 	holder=$!
 	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"
@@ -73,6 +74,7 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 		bash -c "test -S '$BT_SOCK' && '$BT_WORKER' -S '$BT_SOCK' --ping"
 
 	# Graceful: a lease held 1.2 s finishes, then the broker exits.
+	: >"$BT_WORK/hold.out" # a MARK left from an earlier run must not count
 	"${BT_W[@]}" -c "select 1" -q --hold 1200 >"$BT_WORK/hold.out" 2>&1 &
 	holder=$!
 	bt_wait_for 3 grep -q MARK "$BT_WORK/hold.out"

@@ -91,6 +91,7 @@ bt_cleanup() {
 # bt_init: build, start PostgreSQL (unless already running on that directory), prepare tables.
 bt_init() {
 	mkdir -p "$BT_WORK"
+	rm -f "$BT_WORK/broker-all.log" "$BT_WORK/broker.log"
 	bt_build
 	trap bt_cleanup EXIT
 	if ! pg_as "$(pg_os_user)" "$PGBIN/pg_ctl" -D "$BT_BASE/pg/data" status >/dev/null 2>&1; then
@@ -158,6 +159,8 @@ INI
 bt_broker_start() {
 	local loop=$1
 	bt_config "$loop" "${2:-}"
+	# Keep every run's log for diagnosis; broker.log is the current broker's.
+	[ -f "$BT_WORK/broker.log" ] && cat "$BT_WORK/broker.log" >>"$BT_WORK/broker-all.log"
 	: >"$BT_WORK/broker.log"
 	# shellcheck disable=SC2086
 	BT_TINY_PASSWORD=secret ${PGPOOL_BROKER_WRAPPER:-} "$BT_BROKER" -c "$BT_WORK/broker.ini" \
