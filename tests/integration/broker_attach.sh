@@ -4,6 +4,7 @@
 #   each kind of bad config fails naming file, line and problem.
 #   ATTACH by pool name and by DSN key, wrong password (28P01), unknown pool/DSN (08001),
 #   FD_REQ of a slot not leased (08003) or without ATTACH (08P01), PING; on each event loop.
+#   With io_uring refused (seccomp): auto falls back to epoll, io_uring exits with the reason.
 set -uo pipefail
 source "$(dirname "$0")/../tools/broker-test-lib.sh"
 bt_init
@@ -97,4 +98,19 @@ for loop in $BT_LOOPS; do
 	bt_broker_stop TERM
 	bt_check "[$loop] broker exits 0 on SIGTERM" test "$BT_BROKER_RC" = 0
 done
+# Containers often refuse io_uring (seccomp): no-io-uring makes io_uring_setup fail with EPERM.
+bt_log "# io_uring refused by seccomp"
+PGPOOL_BROKER_WRAPPER=$BT_BIN/no-io-uring bt_broker_start auto &&
+	bt_check "event_loop = auto without io_uring: falls back to epoll and says why" \
+		grep -q "io_uring is not available (Operation not permitted): falling back to epoll" \
+		"$BT_WORK/broker.log" &&
+	bt_check "... and serves on epoll" bt_worker -c "select 1" -q
+bt_broker_stop TERM
+bt_config io_uring
+BT_TINY_PASSWORD=secret "$BT_BIN/no-io-uring" "$BT_BROKER" -c "$BT_WORK/broker.ini" >"$BT_WORK/refused.log" 2>&1
+rc=$?
+bt_check "event_loop = io_uring without io_uring: exits non-zero with the reason" \
+	bash -c "test $rc != 0 && grep -q 'event_loop = io_uring, but io_uring_queue_init failed: Operation not permitted' '$BT_WORK/refused.log'"
+bt_check "... leaving no socket or shm segment behind" \
+	bash -c "test ! -e '$BT_SOCK' && test ! -e /dev/shm$BT_SHM"
 bt_finish

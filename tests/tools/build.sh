@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/tools/build.sh OUTDIR: build the test tools (pgp-worker) and pgpool-broker into OUTDIR
+# tests/tools/build.sh OUTDIR: build the test tools (pgp-worker, no-io-uring) and pgpool-broker into OUTDIR
 # from this tree, without phpize (the integration tests use both binaries).
 #   CFLAGS_EXTRA="-fsanitize=address,undefined" tests/tools/build.sh /tmp/out   for sanitizers
 set -euo pipefail
@@ -10,6 +10,8 @@ cflags="-std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter ${CF
 # shellcheck disable=SC2086
 gcc $cflags -I"$root/common" -o "$out/pgp-worker" "$root/tests/tools/pgp-worker.c" \
 	"$root"/common/*.c -lpthread
+# shellcheck disable=SC2086
+gcc $cflags -o "$out/no-io-uring" "$root/tests/tools/no-io-uring.c"
 # shellcheck disable=SC2086
 gcc $cflags -I"$root/common" -I"$root/broker" -o "$out/pgpool-broker" "$root"/broker/*.c \
 	"$root"/common/*.c $(pkg-config --cflags --libs libpq liburing) -lpthread
