@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -171,11 +172,25 @@ static void cancel_free_list(struct cancel_job *job)
 void cancel_fini(void)
 {
 	if (cancel_ctx.started) {
+		struct timespec until;
 		pthread_mutex_lock(&cancel_ctx.lock);
 		cancel_ctx.stop = true;
 		pthread_cond_signal(&cancel_ctx.cond);
 		pthread_mutex_unlock(&cancel_ctx.lock);
-		pthread_join(cancel_ctx.thread, NULL);
+		/* A PQcancel stuck on an unreachable server must not hold up the exit: after 2 s
+		 * the thread is left to die with the process (its job is not freed). */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 2;
+		if (pthread_timedjoin_np(cancel_ctx.thread, NULL, &until) != 0) {
+			log_warn(
+			    "the cancel thread is still waiting for a server; exiting without it");
+			pthread_detach(cancel_ctx.thread);
+			cancel_ctx.started = false;
+			/* The eventfd stays open: the thread may still write to it. */
+			loop_cancel(broker.loop, cancel_ctx.efd_req);
+			cancel_ctx.efd_req = NULL;
+			return;
+		}
 		cancel_ctx.started = false;
 	}
 	cancel_free_list(cancel_ctx.todo);
