@@ -123,6 +123,8 @@ static void conn_drop(pgpool_dbh *H, uint32_t state)
 	H->txn_status = PGP_TXN_IDLE;
 	H->pinned = false;
 	H->used = false;
+	H->seq_touched = false;
+	H->txn_lastval[0] = '\0';
 	conn_clear_params(H);
 }
 
@@ -381,9 +383,10 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 		/* The broker took the connection back (we were thought dead): it is not ours. */
 		conn_drop(H, PGP_SLOT_DISCARD);
 		H->txn_pending = false;
-		pgpool_error(
-		    dbh, stmt, "08006",
-		    "the pool reclaimed this connection; the transaction, if any, is lost");
+		if (!q->quiet)
+			pgpool_error(
+			    dbh, stmt, "08006",
+			    "the pool reclaimed this connection; the transaction, if any, is lost");
 		return false;
 	}
 	if (!conn_held(H) && !conn_acquire(H, stmt, q->quiet))
@@ -506,6 +509,7 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 			                         sql_len);
 	}
 	if (rc == PGPOOL_WIRE_CANCELED) {
+		conn_track_lastval(H, q, begin, false, NULL, NULL, false);
 		conn_settle(H);
 		conn_cancel_error(H, stmt, &rt, q->quiet);
 		return false;

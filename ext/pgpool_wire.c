@@ -105,28 +105,39 @@ static int wire_wait(pgpool_wire_rt *rt, short events, uint64_t deadline_us, boo
 	}
 }
 
-/* Record the protocol position that matches what was read so far (see the file comment). */
+/* Record the protocol position that matches the bytes read so far (see the file comment): set
+ * whenever this process stops touching the stream (before a wait, after a read or a write). */
+static void wire_mark(pgpool_wire_rt *rt)
+{
+	uint32_t total = rt->rfq_left + wire_rfq_returned;
+	enum pgp_proto_pos pos = PGP_POS_READING; /* mid-message, or several Syncs still to come */
+
+	if (wire_scan == wire_in.len) {
+		if (wire_rfq_scanned >= total)
+			pos = PGP_POS_CLEAN;
+		else if (wire_rfq_scanned + 1 == total)
+			pos = PGP_POS_SENT;
+	}
+	pgpool_lease_set_pos(rt->lease, pos);
+}
+
+/* Account for newly received bytes: whole messages, and the status of each ReadyForQuery. */
 static void wire_scan_input(pgpool_wire_rt *rt)
 {
 	pgp_msg m;
 	size_t used;
 	char status;
-	int rc;
 
-	while ((rc = pgp_be_next(wire_in.data + wire_scan, wire_in.len - wire_scan,
-	                         PGP_MSG_MAX_DEFAULT, &m, &used)) == 1) {
+	while (pgp_be_next(wire_in.data + wire_scan, wire_in.len - wire_scan, PGP_MSG_MAX_DEFAULT,
+	                   &m, &used) == 1) {
 		if (m.type == PGP_BE_READY_FOR_QUERY && pgp_be_ready_for_query(&m, &status) == 0) {
 			wire_rfq_scanned++;
 			pgpool_lease_set_txn(rt->lease, status);
 		}
 		wire_scan += used;
 	}
-	if (rc < 0 || wire_scan != wire_in.len)
-		return; /* mid-message (a bad message is reported when it is reached) */
-	if (wire_rfq_scanned >= rt->rfq_left + wire_rfq_returned)
-		pgpool_lease_set_pos(rt->lease, PGP_POS_CLEAN);
-	else if (wire_rfq_scanned + 1 == rt->rfq_left + wire_rfq_returned)
-		pgpool_lease_set_pos(rt->lease, PGP_POS_SENT);
+	/* A bad message stops the scan here; it is reported when the caller reaches it. */
+	wire_mark(rt);
 }
 
 /* Read at least one more byte into the input buffer (want = bytes the next message needs). 0,
@@ -150,13 +161,17 @@ static int wire_read(pgpool_wire_rt *rt, size_t want, uint64_t deadline_us, bool
 		rt->err = ENOMEM;
 		return PGPOOL_WIRE_IO;
 	}
-	pgpool_lease_set_pos(rt->lease, PGP_POS_READING);
 	if (wire_poll_first) {
 		rc = wire_wait(rt, POLLIN, deadline_us, drain);
 		if (rc != 0)
 			return rc;
 	}
 	for (;;) {
+		/* READING only while bytes may be taken off the stream; waits happen in the
+		 * position wire_mark() recorded, so a process killed while the server works leaves
+		 * a connection the broker can cancel and drain (SENT) instead of one it must
+		 * discard. */
+		pgpool_lease_set_pos(rt->lease, PGP_POS_READING);
 		n = recv(rt->lease->fd, wire_in.data + wire_in.len, wire_in.cap - wire_in.len,
 		         MSG_DONTWAIT);
 		if (n > 0) {
@@ -178,6 +193,7 @@ static int wire_read(pgpool_wire_rt *rt, size_t want, uint64_t deadline_us, bool
 			rt->err = errno;
 			return PGPOOL_WIRE_IO;
 		}
+		wire_mark(rt);
 		rc = wire_wait(rt, POLLIN, deadline_us, drain);
 		if (rc != 0)
 			return rc;
@@ -252,11 +268,7 @@ static int wire_write(pgpool_wire_rt *rt, const uint8_t *p, size_t len)
 	}
 	rt->sent = true;
 	wire_poll_first = true;
-	/* Bytes already read (a COPY exchange) are whole messages: nothing of ours is half-read. */
-	if (wire_scan == wire_in.len && rt->rfq_left + wire_rfq_returned == wire_rfq_scanned + 1)
-		pgpool_lease_set_pos(rt->lease, PGP_POS_SENT);
-	else
-		pgpool_lease_set_pos(rt->lease, PGP_POS_READING);
+	wire_mark(rt);
 	return 0;
 }
 
