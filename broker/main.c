@@ -192,6 +192,15 @@ static int run(void)
 	rc = pool_init_all();
 	if (rc)
 		goto out;
+	for (uint32_t i = 0; i < broker.npools; i++) {
+		const struct config_pool *pc = broker.pools[i].cfg;
+		char dsn[1024];
+		config_redact_dsn(pc, dsn, sizeof(dsn));
+		log_msg(LOG_INFO, pc->name, LOG_NO_SLOT,
+		        "dsn \"%s\" min=%u max=%u mode=%s acquire_timeout=%ums", dsn,
+		        pc->min_connections, pc->max_connections, config_mode_name(pc->mode),
+		        pc->acquire_timeout_ms);
+	}
 	shm_publish();
 	rc = cancel_init();
 	if (rc) {

@@ -48,7 +48,10 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 		bt_wait_for 5 test -S "$notify"
 		export NOTIFY_SOCKET=$notify
 	fi
-	bt_broker_start "$loop" || continue
+	# socket_group: the socket and the shm segment get the group (workers run as another user).
+	group=
+	getent group daemon >/dev/null && group=daemon
+	bt_broker_start "$loop" "${group:+socket_group = $group}" || continue
 	unset NOTIFY_SOCKET
 	if [ -n "${listener:-}" ]; then
 		wait "$listener"
@@ -59,6 +62,10 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 		test -S "$BT_SOCK" -a -e "/dev/shm${BT_SHM}"
 	bt_check "[$loop] shm segment has the socket's mode (0666)" \
 		test "$(stat -c %a "/dev/shm${BT_SHM}")" = 666
+	if [ -n "$group" ]; then
+		bt_check "[$loop] socket_group: socket and shm segment belong to group $group" \
+			test "$(stat -c %G "$BT_SOCK") $(stat -c %G "/dev/shm${BT_SHM}")" = "$group $group"
+	fi
 
 	kill -HUP "$BT_BROKER_PID"
 	sleep 0.2
