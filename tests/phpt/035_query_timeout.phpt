@@ -1,5 +1,5 @@
 --TEST--
-PgPool query_timeout: the broker cancels the statement, the connection is drained and stays in the pool (57014); inside a transaction the transaction fails but the lease stays until rollBack()
+PgPool query_timeout: the broker cancels the statement, the connection is drained and stays in the pool (57014); inside a transaction the transaction fails but the lease stays until rollBack(); slow statements reach the broker's log
 --SKIPIF--
 <?php
 require __DIR__ . '/skipif.inc';
@@ -14,7 +14,7 @@ require __DIR__ . '/driver.inc';
 require __DIR__ . '/private_broker.inc';
 $sock = __DIR__ . '/035-broker.sock';
 $config = pgpool_private_broker_config($sock);
-file_put_contents($config, preg_replace('/^\[pool main\]\s*$/m', "[pool main]\nquery_timeout = 300ms", file_get_contents($config), 1));
+file_put_contents($config, preg_replace('/^\[pool main\]\s*$/m', "[pool main]\nquery_timeout = 300ms\nslow_query_threshold = 100ms", file_get_contents($config), 1));
 $broker = pgpool_private_broker_start($config, $sock);
 
 $db = pgpool_db();
@@ -52,6 +52,14 @@ for ($i = 0; $i < 20; $i++) {
     $db->query("SELECT pg_sleep(0.001)")->fetchAll();
 }
 echo "ok\n";
+
+/* slow_query_threshold: the statement text goes to the broker's log */
+$db->query("SELECT pg_sleep(0.15), 'slow_035'")->fetchAll();
+for ($i = 0; $i < 50 && !str_contains((string) @file_get_contents("$config.log"), "slow_035"); $i++) {
+    usleep(20000);
+}
+preg_match('/slow query: (\d+) ms, worker pid=(\d+): (.*slow_035.*)/', file_get_contents("$config.log"), $m);
+var_dump($m[1] >= 150 && $m[1] < 300, (int) $m[2] === getmypid(), $m[3]);
 pgpool_private_broker_stop($broker, 15);
 ?>
 --CLEAN--
@@ -73,3 +81,6 @@ int(1)
 int(0)
 int(2)
 ok
+bool(true)
+bool(true)
+string(33) "SELECT pg_sleep(0.15), 'slow_035'"
