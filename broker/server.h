@@ -35,9 +35,10 @@ struct server {
 	uint32_t gen; /* backend generation in the slot word */
 	int32_t backend_pid;
 	uint64_t connect_start_us;
-	struct loop_req *io;     /* the one pending poll: connect, idle watch or reset I/O */
-	struct loop_timer timer; /* connect timeout or reset step timeout */
-	struct reset reset;      /* reset state machine (reset.c) */
+	uint64_t connect_loop_us; /* time spent inside libpq on the loop while connecting */
+	struct loop_req *io;      /* the one pending poll: connect, idle watch or reset I/O */
+	struct loop_timer timer;  /* connect timeout or reset step timeout */
+	struct reset reset;       /* reset state machine (reset.c) */
 };
 
 /* Start connecting an EMPTY slot (takes a new generation). 0, or -errno when the attempt failed
