@@ -139,7 +139,9 @@ static int pgpool_stmt_execute(pdo_stmt_t *stmt)
 	if (!ok)
 		return 0;
 
-	stmt->column_count = S->res.ncols;
+	/* A re-execution may return another shape (SELECT * after ALTER TABLE): PDO then
+	 * describes the columns again. */
+	php_pdo_stmt_set_column_count(stmt, S->res.ncols);
 	if (S->res.status == PGPOOL_RES_COMMAND_OK)
 		stmt->row_count = pgpool_result_cmd_tuples(&S->res);
 	else

@@ -45,6 +45,13 @@ try {
     echo $e->getMessage(), "\n";
 }
 var_dump($db->query("SELECT string_agg(name, ',' ORDER BY id) FROM t002")->fetchColumn());
+/* a statement executed again after the table changed shape is described again */
+$st = $db->prepare("SELECT * FROM t002 WHERE id = 1");
+$st->execute();
+var_dump($st->fetch(PDO::FETCH_ASSOC));
+$db->exec("ALTER TABLE t002 ADD extra text DEFAULT 'e'");
+$st->execute();
+var_dump($st->columnCount(), $st->fetch(PDO::FETCH_ASSOC), $st->getColumnMeta(2)['name']);
 $db->exec("DROP TABLE t002");
 ?>
 --EXPECT--
@@ -94,3 +101,19 @@ array(1) {
 SQLSTATE[42601]: Syntax error: 7 ERROR:  cannot insert multiple commands into a prepared statement
 SQLSTATE[22012]: Division by zero: 7 ERROR:  division by zero
 string(13) "one,TWO,THREE"
+array(2) {
+  ["id"]=>
+  int(1)
+  ["name"]=>
+  string(3) "one"
+}
+int(3)
+array(3) {
+  ["id"]=>
+  int(1)
+  ["name"]=>
+  string(3) "one"
+  ["extra"]=>
+  string(1) "e"
+}
+string(5) "extra"
