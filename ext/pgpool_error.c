@@ -55,7 +55,7 @@ void pgpool_error_ex(pdo_dbh_t *dbh, pdo_stmt_t *stmt, unsigned errcode, const c
 		pdo_throw_exception(H->einfo.errcode, H->einfo.errmsg, code);
 		if (EG(exception) != NULL)
 			zend_update_property_string(zend_ce_exception, EG(exception), "code",
-						    sizeof("code") - 1, *code);
+			                            sizeof("code") - 1, *code);
 	}
 }
 
