@@ -203,8 +203,10 @@ static int run(void)
 	}
 	shm_publish();
 	rc = cancel_init();
+	if (rc == 0)
+		rc = server_init();
 	if (rc) {
-		log_error("cannot start the cancel thread: %s", strerror(-rc));
+		log_error("cannot start the helper threads: %s", strerror(-rc));
 		goto out;
 	}
 	rc = worker_listen();
@@ -231,6 +233,7 @@ out:
 		if (broker.servers[i].phase != SERVER_EMPTY)
 			server_close(&broker.servers[i], true, "broker exiting");
 	}
+	server_fini();
 	cancel_fini();
 	pool_fini_all();
 	shm_destroy();

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,11 +15,10 @@
 
 #include "broker.h"
 #include "log.h"
+#include "offload.h"
 #include "pool.h"
 
 #define SERVER_LOG(lvl, s, ...) log_msg(lvl, (s)->pool->cfg->name, (s)->index, __VA_ARGS__)
-
-static void server_connect_poll(struct server *s, PostgresPollingStatusType st);
 
 uint64_t server_held_word(const struct server *s)
 {
@@ -78,6 +78,38 @@ static void server_error_text(PGconn *conn, char *out, size_t outlen)
 	}
 }
 
+/* A connect attempt: libpq's calls run on the connect helper, the waits on the loop. */
+struct server_connect_job {
+	struct offload_job base; /* first: freed through it */
+	struct server *s;        /* NULL once the server gave up on it (orphan) */
+	PGconn *conn;
+	bool start; /* next run: PQconnectStartParams, else PQconnectPoll */
+	PostgresPollingStatusType st;
+	uint64_t lib_us; /* time inside libpq */
+	const char *keys[8];
+	const char *values[8];
+};
+
+static struct offload *connect_helper;
+
+/* Forget the server's connect job. A job the helper holds becomes an orphan: its done()
+ * finishes the PGconn. Otherwise s->conn stays for the caller to close. */
+static void server_drop_connect(struct server *s)
+{
+	struct server_connect_job *job = s->cjob;
+
+	if (!job)
+		return;
+	s->cjob = NULL;
+	if (s->cjob_busy) {
+		job->s = NULL;
+		s->cjob_busy = false;
+		s->conn = NULL;
+		return;
+	}
+	free(job);
+}
+
 static void server_connect_failed(struct server *s, const char *why)
 {
 	char msg[512];
@@ -87,6 +119,7 @@ static void server_connect_failed(struct server *s, const char *why)
 	else
 		server_error_text(s->conn, msg, sizeof(msg));
 	server_stop_io(s);
+	server_drop_connect(s);
 	if (s->conn) {
 		loop_release_fd(broker.loop, PQsocket(s->conn));
 		PQfinish(s->conn);
@@ -107,6 +140,7 @@ static void server_connected(struct server *s)
 	int fd = PQsocket(s->conn);
 	int flags;
 
+	server_drop_connect(s);
 	if (PQsslInUse(s->conn)) {
 		server_connect_failed(s, "the backend negotiated TLS, which cannot be handed to "
 		                         "workers by fd passing");
@@ -125,19 +159,66 @@ static void server_connected(struct server *s)
 	atomic_store(&s->slot->leases, 0);
 	atomic_store(&s->slot->queries, 0);
 	atomic_fetch_add(&s->pool->shm->connects, 1);
-	/* libpq does name resolution and the SCRAM computation inside the calls: that part of the
-	 * connect runs on the loop, so it is logged apart. */
 	SERVER_LOG(LOG_INFO, s, "backend connected pid=%d gen=%u in %.1f ms (%.1f ms in libpq)",
 	           s->backend_pid, s->gen, (double)(pgp_now_us() - s->connect_start_us) / 1000.0,
-	           (double)s->connect_loop_us / 1000.0);
+	           (double)s->connect_lib_us / 1000.0);
 	pool_server_connected(s);
+}
+
+static void server_connect_run(struct offload_job *base)
+{
+	struct server_connect_job *job = (struct server_connect_job *)base;
+	uint64_t t0 = pgp_now_us();
+
+	if (job->start) {
+		job->start = false;
+		job->conn = PQconnectStartParams(job->keys, job->values, 1);
+		job->st = job->conn && PQstatus(job->conn) != CONNECTION_BAD ? PGRES_POLLING_WRITING
+		                                                             : PGRES_POLLING_FAILED;
+	} else {
+		job->st = PQconnectPoll(job->conn);
+	}
+	job->lib_us += pgp_now_us() - t0;
+}
+
+static void server_connect_step(struct server *s, PostgresPollingStatusType st);
+
+static void server_connect_done(struct offload_job *base)
+{
+	struct server_connect_job *job = (struct server_connect_job *)base;
+	struct server *s = job->s;
+
+	if (!s || job->base.dropped) {
+		/* Orphaned (the server gave up on it), or the helper stopped before running it. */
+		if (job->conn) {
+			loop_release_fd(broker.loop, PQsocket(job->conn));
+			PQfinish(job->conn);
+		}
+		job->conn = NULL;
+		if (s) {
+			s->cjob_busy = false;
+			server_connect_failed(s, "the broker is shutting down");
+		} else {
+			free(job);
+		}
+		return;
+	}
+	s->cjob_busy = false;
+	s->conn = job->conn;
+	s->connect_lib_us = job->lib_us;
+	server_connect_step(s, job->st);
+}
+
+static void server_connect_submit(struct server *s)
+{
+	s->cjob_busy = true;
+	s->conn = NULL; /* the helper owns it until done() */
+	offload_submit(connect_helper, &s->cjob->base);
 }
 
 static void server_connect_io(void *ctx, struct loop_req *req, const struct loop_result *r)
 {
 	struct server *s = ctx;
-	PostgresPollingStatusType st;
-	uint64_t t0;
 
 	(void)req;
 	s->io = NULL;
@@ -145,11 +226,7 @@ static void server_connect_io(void *ctx, struct loop_req *req, const struct loop
 		server_connect_failed(s, strerror(-r->res));
 		return;
 	}
-	t0 = pgp_now_us();
-	st = PQconnectPoll(s->conn);
-
-	s->connect_loop_us += pgp_now_us() - t0;
-	server_connect_poll(s, st);
+	server_connect_submit(s);
 }
 
 static void server_connect_timeout(void *ctx, struct loop_timer *t)
@@ -163,7 +240,7 @@ static void server_connect_timeout(void *ctx, struct loop_timer *t)
 	server_connect_failed(s, why);
 }
 
-static void server_connect_poll(struct server *s, PostgresPollingStatusType st)
+static void server_connect_step(struct server *s, PostgresPollingStatusType st)
 {
 	uint32_t events;
 
@@ -187,53 +264,70 @@ static void server_connect_poll(struct server *s, PostgresPollingStatusType st)
 		server_connect_failed(s, strerror(errno));
 }
 
+int server_init(void)
+{
+	return offload_create("connect", &connect_helper);
+}
+
+void server_fini(void)
+{
+	offload_destroy(connect_helper, 2000);
+	connect_helper = NULL;
+}
+
 int server_connect(struct server *s)
 {
 	const struct config_pool *pc = s->pool->cfg;
-	const char *keys[8], *values[8];
+	struct server_connect_job *job;
 	uint64_t empty = atomic_load(&s->slot->word);
 	uint32_t gen;
 	int n = 0;
 
-	if (s->phase != SERVER_EMPTY || pgp_slot_word_state(empty) != PGP_SLOT_EMPTY)
+	if (s->phase != SERVER_EMPTY || pgp_slot_word_state(empty) != PGP_SLOT_EMPTY ||
+	    !connect_helper)
 		return -EBUSY;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
 	do {
 		gen = (uint32_t)atomic_fetch_add(&broker.shm.hdr->generation_seq, 1) + 1;
 	} while (gen == 0);
 	if (!atomic_compare_exchange_strong(&s->slot->word, &empty,
-	                                    pgp_slot_word(PGP_SLOT_CONNECTING, 0, gen)))
+	                                    pgp_slot_word(PGP_SLOT_CONNECTING, 0, gen))) {
+		free(job);
 		return -EBUSY;
+	}
 	s->gen = gen;
 	s->phase = SERVER_CONNECTING;
 	s->fd = -1;
 	s->backend_pid = 0;
 	s->slot->backend_pid = 0;
 	s->connect_start_us = pgp_now_us();
+	s->connect_lib_us = 0;
 	/* Later keywords override the expanded dsn: TLS and GSS encryption are off because such a
-	 * session cannot be handed over by fd (config.c refused sslmode=require and verify-*). */
-	keys[n] = "fallback_application_name";
-	values[n++] = "pgpool-broker";
-	keys[n] = "dbname";
-	values[n++] = pc->dsn;
-	keys[n] = "sslmode";
-	values[n++] = "disable";
-	keys[n] = "gssencmode";
-	values[n++] = "disable";
-	keys[n] = "password";
-	values[n++] = pc->password;
-	keys[n] = NULL;
-	values[n] = NULL;
-	s->connect_loop_us = 0;
-	s->conn = PQconnectStartParams(keys, values, 1);
-	s->connect_loop_us = pgp_now_us() - s->connect_start_us;
-	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
-		server_connect_failed(s, NULL);
-		return -ECONNREFUSED;
-	}
+	 * session cannot be handed over by fd (config.c refused sslmode=require and verify-*).
+	 * The strings live in the config, which outlives every job. */
+	job->keys[n] = "fallback_application_name";
+	job->values[n++] = "pgpool-broker";
+	job->keys[n] = "dbname";
+	job->values[n++] = pc->dsn;
+	job->keys[n] = "sslmode";
+	job->values[n++] = "disable";
+	job->keys[n] = "gssencmode";
+	job->values[n++] = "disable";
+	job->keys[n] = "password";
+	job->values[n++] = pc->password;
+	job->keys[n] = NULL;
+	job->values[n] = NULL;
+	job->base.run = server_connect_run;
+	job->base.done = server_connect_done;
+	job->start = true;
+	job->s = s;
+	s->cjob = job;
 	loop_timer_start(broker.loop, &s->timer, (uint64_t)pc->connect_timeout_ms * 1000u,
 	                 server_connect_timeout, s);
-	server_connect_poll(s, PGRES_POLLING_WRITING);
-	return s->phase == SERVER_EMPTY ? -ECONNREFUSED : 0;
+	server_connect_submit(s);
+	return 0;
 }
 
 void server_close(struct server *s, bool discard, const char *why)
@@ -243,6 +337,7 @@ void server_close(struct server *s, bool discard, const char *why)
 
 	server_stop_io(s);
 	reset_abort(s);
+	server_drop_connect(s);
 	if (s->conn) {
 		int fd = PQsocket(s->conn);
 		if (discard && fd >= 0)

@@ -17,6 +17,7 @@
 #include "reset.h"
 
 struct pool;
+struct server_connect_job;
 
 enum server_phase {
 	SERVER_EMPTY = 0,      /* no backend; slot EMPTY */
@@ -35,11 +36,18 @@ struct server {
 	uint32_t gen; /* backend generation in the slot word */
 	int32_t backend_pid;
 	uint64_t connect_start_us;
-	uint64_t connect_loop_us; /* time spent inside libpq on the loop while connecting */
-	struct loop_req *io;      /* the one pending poll: connect, idle watch or reset I/O */
-	struct loop_timer timer;  /* connect timeout or reset step timeout */
-	struct reset reset;       /* reset state machine (reset.c) */
+	uint64_t connect_lib_us; /* time spent inside libpq (on the helper thread) connecting */
+	struct server_connect_job *cjob; /* connect in progress: libpq calls run on a helper */
+	bool cjob_busy;                  /* the helper has the job (and the PGconn) right now */
+	struct loop_req *io;     /* the one pending poll: connect, idle watch or reset I/O */
+	struct loop_timer timer; /* connect timeout or reset step timeout */
+	struct reset reset;      /* reset state machine (reset.c) */
 };
+
+/* Start and stop the helper thread that runs libpq's connect calls (name resolution and SCRAM
+ * take milliseconds of CPU the loop must not spend). */
+int server_init(void) PGP_WUR;
+void server_fini(void);
 
 /* Start connecting an EMPTY slot (takes a new generation). 0, or -errno when the attempt failed
  * at once (already logged and counted; the pool applies backoff). */
