@@ -51,7 +51,8 @@ t_php() {
 t_sql() {
 	local db=$1
 	shift
-	pg_psql "$PGPOOL_TEST_PGDIR" "$PGPOOL_TEST_PGPORT" -d "$db" -v ON_ERROR_STOP=1 -qtA -c "$@"
+	PGOPTIONS='-c client_min_messages=warning' \
+		pg_psql "$PGPOOL_TEST_PGDIR" "$PGPOOL_TEST_PGPORT" -d "$db" -v ON_ERROR_STOP=1 -qtA -c "$@"
 }
 
 t_say() { echo "$*"; }
