@@ -192,8 +192,9 @@ static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name)
 }
 
 /*
- * lastInsertId(): see pgpool_conn.c. On a connection held across statements (open
- * transaction, pinned, session mode) the server answers, as with pdo_pgsql. Otherwise the lease
+ * lastInsertId(): see pgpool_conn.c. On a connection held across statements (a transaction
+ * that ran an INSERT, nextval or setval; pinned; session mode) the server answers, as with
+ * pdo_pgsql. Otherwise the lease
  * that ran the INSERT is already back in the pool and the value captured in that round trip is
  * the answer (also for a sequence name: the INSERT's sequence is the one asked for in practice);
  * without one, the error a fresh session would give.
@@ -203,7 +204,10 @@ static zend_string *pgpool_last_insert_id(pdo_dbh_t *dbh, const zend_string *nam
 	pgpool_dbh *H = dbh->driver_data;
 	char msg[256];
 
-	if (H->lease.pool != NULL && H->used && !H->txn_pending)
+	/* The held backend knows this handle's value only if the handle drew from a sequence on
+	 * it; otherwise it could only tell another client's. */
+	if (H->lease.pool != NULL && H->used && !H->txn_pending &&
+	    (H->pinned || H->pool->mode == PGP_MODE_SESSION || H->seq_touched))
 		return last_id_query(H, name);
 	if (H->lastval_valid)
 		return zend_string_init(H->lastval, strlen(H->lastval), 0);

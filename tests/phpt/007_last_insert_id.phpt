@@ -82,6 +82,21 @@ $db->exec("UPDATE t007 SET v = v");
 $db->commit();
 var_dump($db->lastInsertId());
 
+echo "-- inside a transaction that drew from no sequence: this handle's value, not the backend's\n";
+$other->exec("INSERT INTO t007 (v) VALUES ('other')"); /* leaves 115 on some backend */
+$db->beginTransaction();
+$db->exec("UPDATE t007 SET v = v");
+var_dump($db->lastInsertId(), $db->lastInsertId('t007_id_seq'));
+$db->commit();
+$fresh->beginTransaction();
+$fresh->exec("UPDATE t007 SET v = v");
+try {
+    $fresh->lastInsertId();
+} catch (PDOException $e) {
+    echo $e->errorInfo[0], "\n";
+}
+$fresh->rollBack();
+
 echo "-- an unknown sequence inside a transaction is the server's error\n";
 $db->beginTransaction();
 $db->exec("INSERT INTO t007 (v) VALUES ('t3')");
@@ -125,5 +140,9 @@ int(0)
 string(3) "113"
 string(3) "114"
 string(3) "114"
+-- inside a transaction that drew from no sequence: this handle's value, not the backend's
+string(3) "114"
+string(3) "114"
+55000
 -- an unknown sequence inside a transaction is the server's error
 42P01
