@@ -4,6 +4,7 @@
  * PQescapeByteaConn do it, bytea output decoding as PQunescapeBytea does it, and a small SQL
  * scanner that finds keywords outside literals and comments (for the lease discipline).
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "php.h"
@@ -239,13 +240,9 @@ zend_string *pgpool_quote_bytea(const char *s, size_t len, bool std_strings)
 
 static int hex_value(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	if (!isxdigit(c))
+		return -1;
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
 zend_string *pgpool_unescape_bytea(const char *s, size_t len)
