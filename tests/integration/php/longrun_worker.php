@@ -4,8 +4,9 @@
 // Each request: a prepared SELECT echoing values unique to the request, a transaction with an
 // UPDATE, and every 10th request a short-lived second PgPool as well. Between requests it checks
 // with pgpool_stats() that it holds no lease (active == 0, idle == total). It records
-// memory_get_usage() and VmRSS after request 1,000 and after the last one.
-// Prints "requests=N errors=E lease_leaks=L mem_1000=A mem_last=B rss_1000=C rss_last=D" (bytes).
+// memory_get_usage() and VmRSS after request 1,000, half way, and after the last one.
+// Prints "requests=N errors=E lease_leaks=L mem_1000=A mem_last=B rss_1000=C rss_half=H
+// rss_last=D" (bytes).
 
 $n = (int)$argv[1];
 $dsn = getenv('PGPOOL_TEST_DSN');
@@ -32,7 +33,8 @@ function main_stats(): array
 $db = new PgPool($dsn, $user, $password, $opts);
 $errors = 0;
 $leaks = 0;
-$mem1000 = $rss1000 = 0;
+$mem1000 = $rss1000 = $rssHalf = 0;
+$half = intdiv($n, 2);
 $report = function (string $what) use (&$errors) {
 	if (++$errors <= 5) {
 		fwrite(STDERR, "$what\n");
@@ -69,13 +71,16 @@ for ($r = 1; $r <= $n; $r++) {
 			fwrite(STDERR, "after request $r: lease held? stats " . json_encode($s) . "\n");
 		}
 	}
-	if ($r === 1000 || $r === $n) {
+	if ($r === 1000 || $r === $half || $r === $n) {
 		gc_collect_cycles();
 		if ($r === 1000) {
 			$mem1000 = memory_get_usage();
 			$rss1000 = rss_bytes();
 		}
+		if ($r === $half) {
+			$rssHalf = rss_bytes();
+		}
 	}
 }
-printf("requests=%d errors=%d lease_leaks=%d mem_1000=%d mem_last=%d rss_1000=%d rss_last=%d\n",
-	$n, $errors, $leaks, $mem1000, memory_get_usage(), $rss1000, rss_bytes());
+printf("requests=%d errors=%d lease_leaks=%d mem_1000=%d mem_last=%d rss_1000=%d rss_half=%d rss_last=%d\n",
+	$n, $errors, $leaks, $mem1000, memory_get_usage(), $rss1000, $rssHalf, rss_bytes());
