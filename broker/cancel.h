@@ -1,7 +1,7 @@
 /*
  * cancel.h: CancelRequests on a helper thread. PQcancel() blocks (it opens a new connection to
- * the postmaster), so it never runs on the loop: jobs go to one small thread, and completions
- * come back to the loop through an eventfd.
+ * the postmaster), so it never runs on the loop: jobs go to a helper thread of their own
+ * (offload.c), and completions come back to the loop through an eventfd.
  *
  * Each job carries its own PGcancel (PQgetCancel copies the backend's pid and secret key and
  * does no I/O), so a job in flight never refers to a backend the loop has closed meanwhile; the

@@ -6,6 +6,8 @@
  */
 #include "log.h"
 
+#include "pgp_common.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +55,15 @@ const char *log_level_name(enum log_level level)
 	if ((unsigned)level >= sizeof(log_names) / sizeof(log_names[0]))
 		return "?";
 	return log_names[level];
+}
+
+const char *log_level_config_name(enum log_level level)
+{
+	static const char *const names[] = {"debug", "info", "warning", "error"};
+
+	if ((unsigned)level >= PGP_ARRAY_LEN(names))
+		return "?";
+	return names[level];
 }
 
 void log_msg(enum log_level level, const char *pool, uint32_t slot, const char *fmt, ...)

@@ -25,6 +25,8 @@ int log_enabled(enum log_level level);
 /* Parse "debug" | "info" | "warning" | "error"; 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);
+/* The level as written in the config ("debug", "info", "warning", "error"). */
+const char *log_level_config_name(enum log_level level);
 
 /* Log one line. pool may be NULL; slot is pool-relative, LOG_NO_SLOT when not about a slot. */
 void log_msg(enum log_level level, const char *pool, uint32_t slot, const char *fmt, ...)

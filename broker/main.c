@@ -56,7 +56,7 @@ static void print_check(const struct config *cfg)
 	       cfg->path, cfg->socket, (unsigned)cfg->socket_mode,
 	       cfg->has_socket_group ? ", group " : "",
 	       cfg->has_socket_group ? cfg->socket_group : "", cfg->shm_name,
-	       config_loop_name(cfg->event_loop), log_level_name(cfg->log_level));
+	       config_loop_name(cfg->event_loop), log_level_config_name(cfg->log_level));
 	for (uint32_t i = 0; i < cfg->npools; i++) {
 		const struct config_pool *p = &cfg->pools[i];
 		config_redact_dsn(p, dsn, sizeof(dsn));

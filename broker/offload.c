@@ -57,8 +57,7 @@ static void *offload_thread(void *arg)
 	return NULL;
 }
 
-/* Deliver a list (newest first) in completion order. */
-static void offload_deliver(struct offload_job *list, bool dropped)
+static struct offload_job *offload_reverse(struct offload_job *list)
 {
 	struct offload_job *rev = NULL;
 
@@ -68,6 +67,14 @@ static void offload_deliver(struct offload_job *list, bool dropped)
 		rev = list;
 		list = next;
 	}
+	return rev;
+}
+
+/* Deliver a list (newest first) in completion order. */
+static void offload_deliver(struct offload_job *list, bool dropped)
+{
+	struct offload_job *rev = offload_reverse(list);
+
 	while (rev) {
 		struct offload_job *next = rev->next;
 		rev->next = NULL;
@@ -188,24 +195,15 @@ void offload_destroy(struct offload *o, unsigned wait_ms)
 		 */
 		log_warn("%s: the helper thread is still busy; exiting without it", o->name);
 		pthread_detach(o->thread);
-		offload_deliver(todo, true);
+		offload_deliver(offload_reverse(todo), true);
 		return;
 	}
 	done = o->done;
 	o->done = NULL;
 	/* Finished jobs still get their normal completion; queued ones are dropped. */
 	offload_deliver(done, false);
-	/* todo is newest-last: reverse it twice by delivering as a done list. */
-	{
-		struct offload_job *rev = NULL;
-		while (todo) {
-			struct offload_job *next = todo->next;
-			todo->next = rev;
-			rev = todo;
-			todo = next;
-		}
-		offload_deliver(rev, true);
-	}
+	/* todo is oldest first; offload_deliver wants newest first. */
+	offload_deliver(offload_reverse(todo), true);
 	loop_close_fd(broker.loop, o->efd);
 	pthread_cond_destroy(&o->cond);
 	pthread_mutex_destroy(&o->lock);

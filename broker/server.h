@@ -1,7 +1,9 @@
 /*
  * server.h: one backend connection (one shm slot) as the broker sees it.
  *
- * The broker connects with libpq's non-blocking API driven by the loop, keeps the PGconn for the
+ * The broker connects with libpq's non-blocking API (PQconnectStartParams/PQconnectPoll): the loop
+ * waits for the socket, and each libpq call runs on the connect helper thread (offload.c), because
+ * name resolution and SCRAM inside those calls cost milliseconds. It keeps the PGconn for the
  * life of the backend (its socket is the copy the broker holds, and it closes it with PQfinish),
  * and never asks libpq about the session afterwards: workers talk on the socket directly, so
  * libpq's view goes stale (NOTES.md). Resets speak raw protocol (reset.c).
