@@ -88,9 +88,12 @@ const char *pgpool_conn_param(const pgpool_dbh *H, int param)
 	return v != NULL ? v : param_defaults[param];
 }
 
-int pgpool_conn_encoding(const pgpool_dbh *H)
+int pgpool_conn_encoding(pgpool_dbh *H)
 {
-	return pgpool_encoding_id(pgpool_conn_param(H, PGPOOL_P_CLIENT_ENCODING));
+	/* Looked up once per change of client_encoding, not per statement. */
+	if (H->encoding < 0)
+		H->encoding = pgpool_encoding_id(pgpool_conn_param(H, PGPOOL_P_CLIENT_ENCODING));
+	return H->encoding;
 }
 
 bool pgpool_conn_in_txn(const pgpool_dbh *H)
@@ -108,6 +111,7 @@ static void conn_clear_params(pgpool_dbh *H)
 			H->params[i] = NULL;
 		}
 	}
+	H->encoding = -1;
 }
 
 /* Give the lease up: state 0 releases it (clean), else PGP_SLOT_RESET or PGP_SLOT_DISCARD. */
@@ -194,6 +198,7 @@ static void conn_param_status(pgpool_dbh *H, const pgp_msg *m, bool ours)
 			if (H->params[i] != NULL)
 				pefree(H->params[i], H->dbh->is_persistent);
 			H->params[i] = pestrdup(value, H->dbh->is_persistent);
+			H->encoding = -1;
 			break;
 		}
 	}
@@ -375,7 +380,8 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 	char before[24] = "", after[24] = "";
 	bool begin, was_idle, seq, cap_before = false, cap_after = false;
 	bool tags_changed = false, completed = false;
-	size_t sql_len = strnlen(q->sql, q->sql_len); /* libpq sends the text up to a NUL */
+	/* libpq sends the text up to a NUL */
+	size_t sql_len = q->info ? q->sql_len : strnlen(q->sql, q->sql_len);
 	uint64_t dur;
 	int rc;
 
@@ -393,7 +399,9 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 		return false;
 
 	memset(&info, 0, sizeof(info));
-	if (!q->aux)
+	if (q->info != NULL)
+		info = *q->info;
+	else if (!q->aux)
 		pgpool_sql_scan(q->sql, sql_len, &info);
 	begin = H->txn_pending && !q->aux;
 	was_idle = !begin && H->txn_status == PGP_TXN_IDLE;

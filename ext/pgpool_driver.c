@@ -72,6 +72,9 @@ static bool pgpool_handle_preparer(pdo_dbh_t *dbh, zend_string *sql, pdo_stmt_t 
 		return false;
 	}
 	S->query = ret == 1 ? nsql : zend_string_copy(sql);
+	S->query_len = strnlen(ZSTR_VAL(S->query), ZSTR_LEN(S->query));
+	if (!emulate)
+		pgpool_sql_scan(ZSTR_VAL(S->query), S->query_len, &S->info);
 	S->native = !emulate;
 	S->named = !emulate && !execute_only;
 	return true;
@@ -355,6 +358,7 @@ static int pgpool_handle_factory(pdo_dbh_t *dbh, zval *driver_options)
 
 	H->dbh = dbh;
 	H->txn_status = PGP_TXN_IDLE;
+	H->encoding = -1;
 	dbh->driver_data = H;
 	dbh->skip_param_evt = 1 << PDO_PARAM_EVT_EXEC_POST | 1 << PDO_PARAM_EVT_FETCH_PRE |
 	                      1 << PDO_PARAM_EVT_FETCH_POST;

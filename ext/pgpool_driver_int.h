@@ -181,6 +181,7 @@ typedef struct pgpool_dbh {
 	uint32_t stmt_counter;
 	pgpool_einfo einfo;
 	char *params[PGPOOL_P_COUNT];   /* pemalloc'd overrides reported by ParameterStatus */
+	int encoding;                   /* enum pgpool_encoding of client_encoding, -1: look up */
 	struct pgpool_dbh *prev, *next; /* live handles of this process */
 } pgpool_dbh;
 
@@ -195,6 +196,9 @@ typedef struct pgpool_query {
 	bool aux;     /* the driver's own query: no deferred BEGIN, no capture, no pinning */
 	bool quiet;   /* failures are not recorded as the handle's error (catalog lookups) */
 	bool end_txn; /* COMMIT/ROLLBACK of the handle's transaction */
+	/* The SQL already scanned (a prepared statement, scanned once), with sql_len ending at its
+	 * first NUL; NULL: conn scans it. */
+	const pgpool_sql_info *info;
 	const char *stmt_name; /* extended: "" = the unnamed statement */
 	uint16_t nparams;
 	const uint32_t *types; /* NULL: let the server infer them all */
@@ -226,7 +230,7 @@ void pgpool_conn_finish(pgpool_dbh *H);
 bool pgpool_conn_in_txn(const pgpool_dbh *H);
 /* Server parameter for this handle (see enum pgpool_param); never NULL. */
 const char *pgpool_conn_param(const pgpool_dbh *H, int param);
-int pgpool_conn_encoding(const pgpool_dbh *H);
+int pgpool_conn_encoding(pgpool_dbh *H);
 
 /* ---- errors (pgpool_error.c) ---- */
 
@@ -251,10 +255,12 @@ zend_string *pgpool_error_format(const pgp_error *e, const char *query, size_t q
 
 typedef struct pgpool_stmt {
 	pgpool_dbh *H;
-	zend_string *query; /* SQL as sent (native: placeholders rewritten to $n) */
-	bool native;        /* extended protocol with bound parameters */
-	bool named;         /* a server-side prepared statement (issue 4: shared by name) */
-	bool scrollable;    /* PDO::CURSOR_SCROLL: fetch orientations are honoured */
+	zend_string *query;   /* SQL as sent (native: placeholders rewritten to $n) */
+	size_t query_len;     /* its length up to the first NUL (what is sent, as libpq does) */
+	pgpool_sql_info info; /* query scanned once (native prepares) */
+	bool native;          /* extended protocol with bound parameters */
+	bool named;           /* a server-side prepared statement (issue 4: shared by name) */
+	bool scrollable;      /* PDO::CURSOR_SCROLL: fetch orientations are honoured */
 	pgpool_result res;
 	bool has_result;
 	/* cursor over res.rows: row cur (1-based; 0 before the first, nrows+1 after the last) */

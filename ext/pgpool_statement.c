@@ -108,7 +108,8 @@ static int pgpool_stmt_execute(pdo_stmt_t *stmt)
 	stmt_drop_result(S);
 	if (S->native) {
 		q.sql = ZSTR_VAL(S->query);
-		q.sql_len = ZSTR_LEN(S->query);
+		q.sql_len = S->query_len;
+		q.info = &S->info;
 		q.extended = true;
 		q.stmt_name = ""; /* issue 4: a name derived from the SQL and parameter types */
 		/* As pdo_pgsql: as many parameters as were bound (the server checks the count). */

@@ -294,21 +294,26 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len)
 
 /* ---- SQL scanning ---- */
 
+#define SQL_WORD(w, f)                                                                             \
+	{                                                                                          \
+		w, sizeof(w) - 1, f                                                                \
+	}
 static const struct {
 	const char *word;
+	size_t len;
 	uint32_t flag;
 } sql_words[] = {
-    {"insert", PGPOOL_W_INSERT},
-    {"nextval", PGPOOL_W_SEQFUNC},
-    {"setval", PGPOOL_W_SEQFUNC},
-    {"temp", PGPOOL_W_TEMP},
-    {"temporary", PGPOOL_W_TEMP},
-    {"into", PGPOOL_W_INTO},
-    {"pg_advisory_lock", PGPOOL_W_ADVLOCK},
-    {"pg_advisory_lock_shared", PGPOOL_W_ADVLOCK},
-    {"pg_try_advisory_lock", PGPOOL_W_ADVLOCK},
-    {"pg_try_advisory_lock_shared", PGPOOL_W_ADVLOCK},
-    {"set_config", PGPOOL_W_SETCONFIG},
+    SQL_WORD("insert", PGPOOL_W_INSERT),
+    SQL_WORD("nextval", PGPOOL_W_SEQFUNC),
+    SQL_WORD("setval", PGPOOL_W_SEQFUNC),
+    SQL_WORD("temp", PGPOOL_W_TEMP),
+    SQL_WORD("temporary", PGPOOL_W_TEMP),
+    SQL_WORD("into", PGPOOL_W_INTO),
+    SQL_WORD("pg_advisory_lock", PGPOOL_W_ADVLOCK),
+    SQL_WORD("pg_advisory_lock_shared", PGPOOL_W_ADVLOCK),
+    SQL_WORD("pg_try_advisory_lock", PGPOOL_W_ADVLOCK),
+    SQL_WORD("pg_try_advisory_lock_shared", PGPOOL_W_ADVLOCK),
+    SQL_WORD("set_config", PGPOOL_W_SETCONFIG),
 };
 
 static bool ident_start(unsigned char c)
@@ -331,8 +336,11 @@ static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned n
 			dst[i] = (char)toupper((unsigned char)w[i]);
 		dst[n] = '\0';
 	}
+	/* Every word we look for starts with one of these letters: most identifiers stop here. */
+	if (strchr("inpstINPST", w[0]) == NULL)
+		return;
 	for (i = 0; i < PGP_ARRAY_LEN(sql_words); i++) {
-		if (strlen(sql_words[i].word) == n && strncasecmp(sql_words[i].word, w, n) == 0) {
+		if (sql_words[i].len == n && strncasecmp(sql_words[i].word, w, n) == 0) {
 			info->words |= sql_words[i].flag;
 			break;
 		}
