@@ -71,8 +71,14 @@ bt_build() {
 	local newest
 	newest=$(find "$bt_root/broker" "$bt_root/common" "$bt_root/tests/tools" -name '*.[ch]' \
 		-newer "$BT_BIN/pgp-worker" 2>/dev/null | head -n1)
-	if [ ! -x "$BT_BIN/pgp-worker" ] || [ ! -x "$BT_BIN/pgpool-broker" ] || [ -n "$newest" ]; then
-		"$bt_root/tests/tools/build.sh" "$BT_BIN" || {
+	local want=pgpool-broker opts=()
+	if [ -n "${PGPOOL_BROKER_BIN:-}" ]; then
+		want=pgp-worker
+		opts=(--tools-only)
+	fi
+	if [ ! -x "$BT_BIN/pgp-worker" ] || [ ! -x "$BT_BIN/no-io-uring" ] || [ ! -x "$BT_BIN/$want" ] ||
+		[ -n "$newest" ]; then
+		"$bt_root/tests/tools/build.sh" "${opts[@]}" "$BT_BIN" || {
 			echo "build failed" >&2
 			exit 1
 		}
@@ -241,7 +247,10 @@ bt_wait_for() {
 
 bt_now_ms() { date +%s%3N; }
 
+# Exit status for scripts/test: 0 pass, 1 fail, 77 when everything was skipped.
 bt_finish() {
 	echo "$BT_NAME: $BT_PASS passed, $BT_FAIL failed, $BT_SKIP skipped"
-	[ "$BT_FAIL" = 0 ]
+	[ "$BT_FAIL" = 0 ] || return 1
+	[ "$BT_PASS" = 0 ] && [ "$BT_SKIP" -gt 0 ] && return 77
+	return 0
 }
