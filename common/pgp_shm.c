@@ -258,9 +258,26 @@ int pgp_futex_wake(_Atomic uint32_t *word, int n)
 
 /* ---- the ring ---- */
 
+/*
+ * Take the ring lock, waiting at most PGP_RING_LOCK_WAIT_NS: a holder that is stopped (SIGSTOP)
+ * or a lock word scribbled over by a broken worker must not block the broker or other workers.
+ * Every caller has a fallback when the lock cannot be had (IDLE instead of handoff, short sleeps
+ * instead of queueing), and waiters re-scan for idle slots at every wakeup.
+ */
+#define PGP_RING_LOCK_WAIT_NS 20000000L
+
 static int ring_lock(struct pgp_shm_pool *pool)
 {
-	int r = pthread_mutex_lock(&pool->ring_lock);
+	struct timespec until;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += PGP_RING_LOCK_WAIT_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	r = pthread_mutex_clocklock(&pool->ring_lock, CLOCK_MONOTONIC, &until);
 
 	if (r == EOWNERDEAD) {
 		/* The holder died inside a critical section; every section leaves a state the next
@@ -521,21 +538,6 @@ retry:
 	if (on_enqueued != NULL)
 		on_enqueued(ctx);
 
-	/* Rule 2: we are queued; now a slot that went IDLE before we were visible is ours to take.
-	 */
-	mine = pgp_pool_try_acquire(shm, pool, attach_id, cached_gen, gen, status);
-	if (mine >= 0) {
-		uint32_t expect = PGP_WAIT_WAITING;
-
-		if (atomic_compare_exchange_strong(&cell->word, &expect, PGP_WAIT_CANCELLED)) {
-			r = mine;
-			goto done;
-		}
-		/* Granted at the same moment: keep the grant (FIFO order), give the other back. If
-		 * that fails the broker has reclaimed it, which is fine too. */
-		r = pgp_pool_release(shm, pool, (uint32_t)mine, attach_id, *gen);
-		(void)r;
-	}
 	for (;;) {
 		w = atomic_load(&cell->word);
 		if (w >= PGP_WAIT_GRANTED) {
@@ -548,6 +550,27 @@ retry:
 			*status = atomic_load(&pool->status);
 			r = -EPERM;
 			goto done;
+		}
+		/* Rule 2: now that we are queued, a slot that went IDLE before we were visible is
+		 * ours to take. Later wakeups re-scan too, as a safety net for a releaser that
+		 * could not get the ring lock and left its slot IDLE. */
+		mine = pgp_pool_try_acquire(shm, pool, attach_id, cached_gen, gen, status);
+		if (mine >= 0 || (mine == -EPERM && *status != PGP_POOL_PAUSED)) {
+			uint32_t expect = PGP_WAIT_WAITING;
+
+			if (atomic_compare_exchange_strong(&cell->word, &expect,
+			                                   PGP_WAIT_CANCELLED)) {
+				r = mine;
+				goto done;
+			}
+			/* Granted at the same moment: keep the grant (FIFO order) and give the
+			 * other back; if that fails the broker has reclaimed it, which is fine too.
+			 */
+			if (mine >= 0) {
+				r = pgp_pool_release(shm, pool, (uint32_t)mine, attach_id, *gen);
+				(void)r;
+			}
+			continue;
 		}
 		now = pgp_now_us();
 		if (now >= deadline || (interrupted != NULL && interrupted(ctx))) {
