@@ -95,19 +95,6 @@ static int config_parse_uint(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-const char *config_mode_name(uint32_t mode)
-{
-	switch (mode) {
-	case PGP_MODE_TRANSACTION:
-		return "transaction";
-	case PGP_MODE_SESSION:
-		return "session";
-	case PGP_MODE_STATEMENT:
-		return "statement";
-	}
-	return "?";
-}
-
 const char *config_loop_name(enum config_loop loop)
 {
 	switch (loop) {

@@ -83,7 +83,6 @@ void config_redact_dsn(const struct config_pool *pool, char *out, size_t outlen)
  * 0 or -EINVAL / -ERANGE. */
 int config_parse_duration(const char *s, uint32_t *ms) PGP_WUR;
 
-const char *config_mode_name(uint32_t mode);
 const char *config_loop_name(enum config_loop loop);
 
 #endif

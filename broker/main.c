@@ -63,7 +63,7 @@ static void print_check(const struct config *cfg)
 		printf("pool %s: dsn \"%s\" min=%u max=%u mode=%s acquire_timeout=%ums "
 		       "password from %s\n",
 		       p->name, dsn, p->min_connections, p->max_connections,
-		       config_mode_name(p->mode), p->acquire_timeout_ms, p->password_source);
+		       pgp_pool_mode_name(p->mode), p->acquire_timeout_ms, p->password_source);
 	}
 }
 
@@ -198,7 +198,7 @@ static int run(void)
 		config_redact_dsn(pc, dsn, sizeof(dsn));
 		log_msg(LOG_INFO, pc->name, LOG_NO_SLOT,
 		        "dsn \"%s\" min=%u max=%u mode=%s acquire_timeout=%ums", dsn,
-		        pc->min_connections, pc->max_connections, config_mode_name(pc->mode),
+		        pc->min_connections, pc->max_connections, pgp_pool_mode_name(pc->mode),
 		        pc->acquire_timeout_ms);
 	}
 	shm_publish();

@@ -694,3 +694,35 @@ void pgp_pool_count_states(const pgp_shm *shm, const struct pgp_shm_pool *pool, 
 		out[st < 8 ? st : 7]++;
 	}
 }
+
+const char *pgp_pool_mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case PGP_MODE_TRANSACTION:
+		return "transaction";
+	case PGP_MODE_SESSION:
+		return "session";
+	case PGP_MODE_STATEMENT:
+		return "statement";
+	default:
+		return "unknown";
+	}
+}
+
+const char *pgp_pool_status_name(uint32_t status)
+{
+	switch (status) {
+	case PGP_POOL_OPEN:
+		return "open";
+	case PGP_POOL_PAUSED:
+		return "paused";
+	case PGP_POOL_DISABLED:
+		return "disabled";
+	case PGP_POOL_CIRCUIT_OPEN:
+		return "circuit_open";
+	case PGP_POOL_DRAINING:
+		return "draining";
+	default:
+		return "unknown";
+	}
+}

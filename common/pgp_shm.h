@@ -323,6 +323,11 @@ uint32_t pgp_pool_cancel_waiters(pgp_shm *shm, struct pgp_shm_pool *pool, uint32
 /* Count slots by state (for stats): out[state] for each enum pgp_slot_state (array of 8). */
 void pgp_pool_count_states(const pgp_shm *shm, const struct pgp_shm_pool *pool, uint32_t out[8]);
 
+/* Names of pool modes and statuses as shown in config, stats, metrics and logs ("unknown" for an
+ * out-of-range value read from shm). */
+const char *pgp_pool_mode_name(uint32_t mode);
+const char *pgp_pool_status_name(uint32_t status);
+
 /* ---- futex (shared, never FUTEX_PRIVATE_FLAG: the word lives in a MAP_SHARED mapping) ---- */
 
 /* Sleep while *word == expected, at most timeout_us (0 = forever). 0, -EAGAIN, -ETIMEDOUT, -EINTR.

@@ -66,44 +66,12 @@ bool pgpool_cfg_interrupted(void)
 
 /* ---- pgpool_stats() ---- */
 
-static const char *mode_name(uint32_t mode)
-{
-	switch (mode) {
-	case PGP_MODE_TRANSACTION:
-		return "transaction";
-	case PGP_MODE_SESSION:
-		return "session";
-	case PGP_MODE_STATEMENT:
-		return "statement";
-	default:
-		return "unknown";
-	}
-}
-
-static const char *status_name(uint32_t status)
-{
-	switch (status) {
-	case PGP_POOL_OPEN:
-		return "open";
-	case PGP_POOL_PAUSED:
-		return "paused";
-	case PGP_POOL_DISABLED:
-		return "disabled";
-	case PGP_POOL_CIRCUIT_OPEN:
-		return "circuit_open";
-	case PGP_POOL_DRAINING:
-		return "draining";
-	default:
-		return "unknown";
-	}
-}
-
 static void stats_to_array(zval *arr, const pgpool_pool_stats *s)
 {
 	array_init_size(arr, 32);
 	add_assoc_string(arr, "name", s->name);
-	add_assoc_string(arr, "mode", mode_name(s->mode));
-	add_assoc_string(arr, "status", status_name(s->status));
+	add_assoc_string(arr, "mode", pgp_pool_mode_name(s->mode));
+	add_assoc_string(arr, "status", pgp_pool_status_name(s->status));
 	if (s->down_since_wall_us) {
 		add_assoc_double(arr, "down_since", (double)s->down_since_wall_us / 1e6);
 	} else {
