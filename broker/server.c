@@ -129,7 +129,7 @@ static void server_connect_failed(struct server *s, const char *why)
 	s->phase = SERVER_EMPTY;
 	atomic_store(&s->slot->word, pgp_slot_word(PGP_SLOT_EMPTY, 0, s->gen));
 	atomic_fetch_add(&s->pool->shm->connect_failures, 1);
-	atomic_fetch_add(&s->pool->shm->errors, 1);
+	pgp_pool_count_error(s->pool->shm, PGP_ERR_CONNECT);
 	SERVER_LOG(LOG_WARNING, s, "backend connection failed after %.1f ms: %s",
 	           (double)(pgp_now_us() - s->connect_start_us) / 1000.0, msg);
 	pool_server_connect_failed(s);
@@ -159,6 +159,9 @@ static void server_connected(struct server *s)
 	atomic_store(&s->slot->leases, 0);
 	atomic_store(&s->slot->queries, 0);
 	atomic_fetch_add(&s->pool->shm->connects, 1);
+	uint64_t connect_us = pgp_now_us() - s->connect_start_us;
+	pgp_hist_observe(&s->pool->shm->connect_hist, connect_us);
+	atomic_fetch_add(&s->pool->shm->connect_us, connect_us);
 	SERVER_LOG(LOG_INFO, s, "backend connected pid=%d gen=%u in %.1f ms (%.1f ms in libpq)",
 	           s->backend_pid, s->gen, (double)(pgp_now_us() - s->connect_start_us) / 1000.0,
 	           (double)s->connect_lib_us / 1000.0);

@@ -726,3 +726,19 @@ const char *pgp_pool_status_name(uint32_t status)
 		return "unknown";
 	}
 }
+
+const uint32_t pgp_hist_bounds_us[PGP_HIST_BOUNDS] = {
+    50,    100,    250,    500,    1000,    2500,    5000,    10000,    25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+};
+
+const char *pgp_err_type_name(uint32_t type)
+{
+	static const char *const names[PGP_ERR_TYPES] = {
+	    "acquire_timeout", "acquire_canceled", "pool_unavailable",
+	    "broker",          "backend",          "connect",
+	    "other",
+	};
+
+	return type < PGP_ERR_TYPES ? names[type] : "unknown";
+}

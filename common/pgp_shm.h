@@ -33,7 +33,7 @@
 #include "pgp_common.h"
 
 #define PGP_SHM_MAGIC   0x315f4c4f4f504750ULL /* "PGPOOL_1" little-endian */
-#define PGP_SHM_VERSION 1u
+#define PGP_SHM_VERSION 2u
 
 #define PGP_NAME_MAX      64        /* pool name, including NUL */
 #define PGP_MAX_POOLS     64        /* pools per broker */
@@ -113,6 +113,29 @@ struct pgp_shm_header {
 #define PGP_SHM_STOPPING 2u
 #define PGP_SHM_STOPPED  3u
 
+/* Latency histograms: bucket i counts observations <= pgp_hist_bounds_us[i] (and above the
+ * previous bound); the last bucket counts the rest (+Inf). Counts are per bucket, not cumulative,
+ * so an observation is one relaxed atomic add; readers add them up. */
+#define PGP_HIST_BOUNDS 17
+extern const uint32_t pgp_hist_bounds_us[PGP_HIST_BOUNDS]; /* 50 us .. 10 s */
+
+struct pgp_shm_hist {
+	_Atomic uint64_t bucket[PGP_HIST_BOUNDS + 1];
+};
+
+/* What an error counted in pool.errors was (errors_by_type[]; sum = errors). */
+enum pgp_err_type {
+	PGP_ERR_ACQUIRE_TIMEOUT = 0,  /* 53300: no connection within acquire_timeout */
+	PGP_ERR_ACQUIRE_CANCELED = 1, /* 57014: max_execution_time hit while waiting */
+	PGP_ERR_POOL_UNAVAILABLE = 2, /* 08004/08006: pool disabled, circuit open, draining */
+	PGP_ERR_BROKER = 3,           /* a broker round trip (fd transfer) failed */
+	PGP_ERR_BACKEND = 4,          /* a leased connection was lost or a statement cut off */
+	PGP_ERR_CONNECT = 5,          /* broker: opening a backend connection failed */
+	PGP_ERR_OTHER = 6,
+	PGP_ERR_TYPES = 7,
+};
+#define PGP_ERR_SLOTS 8 /* room in errors_by_type[] (>= PGP_ERR_TYPES) */
+
 /* One pool. Counters are monotonically increasing (Prometheus counters). */
 struct pgp_shm_pool {
 	char name[PGP_NAME_MAX];          /* broker: pool name, NUL-terminated */
@@ -151,6 +174,18 @@ struct pgp_shm_pool {
 	_Atomic uint64_t reclaims;         /* broker: leases taken back from dead workers */
 	_Atomic uint64_t discards;         /* broker: connections discarded as unusable */
 	uint64_t reserved[8];              /* broker: zero, for later counters */
+	/* Histograms (non-cumulative bucket counts, bounds pgp_hist_bounds_us) and counters by
+	 * kind, for metrics and `pgpool-cli pools` (version 2). */
+	struct pgp_shm_hist acquire_wait_hist;  /* workers: wait of each granted lease (0: none) */
+	struct pgp_shm_hist lease_hist;         /* workers: how long leases were held (lease_us) */
+	struct pgp_shm_hist query_hist;         /* workers: round trip durations (query_us) */
+	struct pgp_shm_hist connect_hist;       /* broker: backend connect times (connect_us) */
+	_Atomic uint64_t lease_wait_us;         /* workers: sum of acquire_wait_hist */
+	_Atomic uint64_t connect_us;            /* broker: sum of connect_hist */
+	_Atomic uint64_t health_checks;         /* broker: health checks of idle connections */
+	_Atomic uint64_t health_check_failures; /* broker: checks that found a dead backend */
+	_Atomic uint64_t errors_by_type[PGP_ERR_SLOTS]; /* workers/broker: errors by type */
+	uint64_t reserved2[8];                          /* broker: zero, for later counters */
 };
 
 /* One prepared statement remembered on a slot's backend (owner writes while leased). */
@@ -327,6 +362,28 @@ void pgp_pool_count_states(const pgp_shm *shm, const struct pgp_shm_pool *pool, 
  * out-of-range value read from shm). */
 const char *pgp_pool_mode_name(uint32_t mode);
 const char *pgp_pool_status_name(uint32_t status);
+/* Name of an enum pgp_err_type as shown in metrics ("acquire_timeout", ...; "unknown"). */
+const char *pgp_err_type_name(uint32_t type);
+
+/* ---- histograms and error counts ---- */
+
+static inline void pgp_hist_observe(struct pgp_shm_hist *h, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < PGP_HIST_BOUNDS && us > pgp_hist_bounds_us[i])
+		i++;
+	atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+}
+
+/* Count one error of the pool: the total and its kind. */
+static inline void pgp_pool_count_error(struct pgp_shm_pool *pool, enum pgp_err_type type)
+{
+	atomic_fetch_add_explicit(&pool->errors, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &pool->errors_by_type[(unsigned)type < PGP_ERR_TYPES ? type : PGP_ERR_OTHER], 1,
+	    memory_order_relaxed);
+}
 
 /* ---- futex (shared, never FUTEX_PRIVATE_FLAG: the word lives in a MAP_SHARED mapping) ---- */
 

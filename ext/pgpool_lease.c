@@ -141,7 +141,10 @@ static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t sta
 	if (rc == -EINTR && ctx.broker_stale) {
 		return ACQUIRE_RECHECK;
 	}
-	atomic_fetch_add_explicit(&sp->errors, 1, memory_order_relaxed);
+	pgp_pool_count_error(sp, rc == -ETIMEDOUT ? PGP_ERR_ACQUIRE_TIMEOUT
+	                         : rc == -EINTR   ? PGP_ERR_ACQUIRE_CANCELED
+	                         : rc == -EPERM   ? PGP_ERR_POOL_UNAVAILABLE
+	                                          : PGP_ERR_OTHER);
 	switch (rc) {
 	case -ETIMEDOUT:
 		pgpool_err_set(err, "53300",
@@ -216,7 +219,7 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 					now = pgp_now_us();
 					continue; /* the broker restarted: re-attach, retry once */
 				}
-				atomic_fetch_add_explicit(&sp->errors, 1, memory_order_relaxed);
+				pgp_pool_count_error(sp, PGP_ERR_BROKER);
 				return -1;
 			}
 			now = pgp_now_us();
@@ -230,6 +233,10 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 		                      atomic_load_explicit(&sl->leases, memory_order_relaxed) + 1,
 		                      memory_order_relaxed);
 		atomic_fetch_add_explicit(&sp->acquires, 1, memory_order_relaxed);
+		pgp_hist_observe(&sp->acquire_wait_hist, waited_us);
+		if (waited_us) {
+			atomic_fetch_add_explicit(&sp->lease_wait_us, waited_us, memory_order_relaxed);
+		}
 		p->leased[slot] = true;
 		p->leases++;
 		m->leases++;
@@ -254,6 +261,7 @@ static void lease_end_current(pgpool_lease *l, uint64_t now)
 
 	atomic_fetch_add_explicit(&p->shm_pool->lease_us, now - l->acquired_us,
 	                          memory_order_relaxed);
+	pgp_hist_observe(&p->shm_pool->lease_hist, now - l->acquired_us);
 	p->leased[l->slot] = false;
 	proc->map->leases--;
 }
@@ -350,6 +358,7 @@ void pgpool_lease_count_query(pgpool_lease *l, uint64_t duration_us)
 		struct pgp_shm_pool *sp = pgpool_priv(l->pool)->shm_pool;
 		atomic_fetch_add_explicit(&sp->queries, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&sp->query_us, duration_us, memory_order_relaxed);
+		pgp_hist_observe(&sp->query_hist, duration_us);
 	}
 }
 
@@ -367,7 +376,7 @@ void pgpool_pool_count_error(pgpool_pool *pool)
 	pgpool_pool_priv *p = pgpool_priv(pool);
 
 	if (p->shm_pool && proc->map && pool->epoch == proc->map->shm.epoch) {
-		atomic_fetch_add_explicit(&p->shm_pool->errors, 1, memory_order_relaxed);
+		pgp_pool_count_error(p->shm_pool, PGP_ERR_BACKEND);
 	}
 }
 
