@@ -706,8 +706,22 @@ out:
 
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
+	char *text = NULL;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	rc = config_read_file(path, &text, err, errlen);
+	if (rc)
+		return rc;
+	rc = config_parse(path, text, cfg, err, errlen);
+	free(text);
+	return rc;
+}
+
+int config_parse(const char *path, char *text, struct config *cfg, char *err, size_t errlen)
+{
 	struct config_parser p = {.cfg = cfg, .path = path, .err = err, .errlen = errlen};
-	char *text = NULL, *line, *next;
+	char *line, *next;
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -722,9 +736,6 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = config_read_file(path, &text, err, errlen);
-	if (rc)
-		goto fail;
 	for (line = text; line; line = next) {
 		char *s;
 		next = strchr(line, '\n');
@@ -743,12 +754,10 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	rc = config_finish(&p);
 	if (rc)
 		goto fail;
-	free(text);
 	return 0;
 fail:
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
-	free(text);
 	config_free(cfg);
 	return rc;
 }

@@ -74,6 +74,11 @@ struct config {
  * writes "FILE:LINE: problem" into err.
  */
 int config_load(const char *path, struct config *out, char *err, size_t errlen) PGP_WUR;
+/* The same for configuration text already in memory (NUL-terminated; cut up in place), reported
+ * as coming from `path`: what config_load() runs on the file's contents, and the entry point of
+ * the config fuzzer (tests/fuzz). */
+int config_parse(const char *path, char *text, struct config *out, char *err,
+                 size_t errlen) PGP_WUR;
 void config_free(struct config *cfg);
 
 /* The pool's dsn with any password replaced by "********", for logs and --check. */
