@@ -82,6 +82,8 @@ struct pgp_ctl_attach_ok {
 	uint32_t slow_query_ms;	     /* pool's slow_query_threshold, 0 = off */
 	uint32_t params_len;	     /* bytes used in params */
 	char params[PGP_CTL_PARAMS_MAX];
+	uint32_t validate_after_idle_ms; /* ping a connection idle longer before use, 0 = off */
+	uint32_t reserved;		 /* zero */
 };
 
 /* FD_REQ, CANCEL, RETURNED: a slot the worker holds (pool-relative index). */

@@ -722,6 +722,8 @@ const char *pgp_pool_status_name(uint32_t status)
 		return "circuit_open";
 	case PGP_POOL_DRAINING:
 		return "draining";
+	case PGP_POOL_CLOSED:
+		return "closed";
 	default:
 		return "unknown";
 	}

@@ -33,7 +33,7 @@
 #include "pgp_common.h"
 
 #define PGP_SHM_MAGIC   0x315f4c4f4f504750ULL /* "PGPOOL_1" little-endian */
-#define PGP_SHM_VERSION 2u
+#define PGP_SHM_VERSION 3u
 
 #define PGP_NAME_MAX      64        /* pool name, including NUL */
 #define PGP_MAX_POOLS     64        /* pools per broker */
@@ -82,6 +82,7 @@ enum pgp_pool_status {
 	PGP_POOL_DISABLED = 2,     /* broker: new leases fail with 08004 */
 	PGP_POOL_CIRCUIT_OPEN = 3, /* broker: backend down; leases fail fast with 08006 */
 	PGP_POOL_DRAINING = 4,     /* broker: removed by a reload; closes as leases end */
+	PGP_POOL_CLOSED = 5,       /* broker: removed and drained; the entry is never reused */
 };
 
 /* Segment header, at offset 0. */
@@ -186,6 +187,10 @@ struct pgp_shm_pool {
 	_Atomic uint64_t health_check_failures; /* broker: checks that found a dead backend */
 	_Atomic uint64_t errors_by_type[PGP_ERR_SLOTS]; /* workers/broker: errors by type */
 	uint64_t reserved2[8];                          /* broker: zero, for later counters */
+	/* Circuit breaker (version 3): why the backend is considered down. */
+	_Atomic uint32_t last_error_seq; /* broker: odd while last_error is being rewritten */
+	uint32_t reserved3;              /* broker: zero */
+	char last_error[256];            /* broker: last backend connect error, NUL-terminated */
 };
 
 /* One prepared statement remembered on a slot's backend (owner writes while leased). */
