@@ -4,6 +4,46 @@
  * Keys are described by tables (one row per key, with its parser), so later issues add a key by
  * adding a row. Anything not in the tables is an error: a typo must not silently fall back to a
  * default on a production pool.
+ *
+ * Pool lifecycle and failure handling keys (issue 3); durations take 250ms, 30s, 5m, 1h, and 0
+ * turns the feature off:
+ *
+ *   [broker]
+ *   max_backends = 0          Cap on the backend connections of all pools together (0 = no
+ *                             cap; each pool's max_connections still applies). Growth of a pool
+ *                             waits while the cap is reached. Also sizes the shared slot array
+ *                             (see "slot capacity" below).
+ *   orphan_timeout = 10s      After a broker crash, the new broker terminates the backends the
+ *                             old one left (pg_terminate_backend through a connection of the
+ *                             same pool). A backend a live worker still holds mid-transaction is
+ *                             terminated once the worker releases it, or after this long.
+ *
+ *   [pool NAME]
+ *   idle_timeout = 10m        Close connections idle this long while the pool has more than
+ *                             min_connections.
+ *   max_lifetime = 1h         Recycle connections older than this (each gets its own lifetime,
+ *                             jittered by +-15% so they do not all expire together); only ever
+ *                             while idle, never under a worker.
+ *   health_check_period = 30s Check connections idle this long in the background (the slot is
+ *                             taken out of the pool, an empty query is run, then it is offered
+ *                             again); a dead one is replaced.
+ *   validate_after_idle = 30s A lease of a connection idle longer than this pings it first (one
+ *                             round trip in the worker); a dead one is handed back and another
+ *                             leased. Reaches workers when they attach.
+ *   circuit_breaker_threshold = 5   After this many consecutive failed connection attempts
+ *                             with no connection left, the pool's circuit opens: leases fail at
+ *                             once with 08006 saying since when PostgreSQL is down and the last
+ *                             connect error; one probe connection at a time (half-open) closes
+ *                             it on success. 0 = never open (leases wait acquire_timeout).
+ *   connect_retry_max = 1s    Reconnect attempts back off exponentially from 100ms, with +-25%
+ *                             jitter, up to this pause (at least 100ms).
+ *
+ * Slot capacity (shared memory is sized once, at start): the slot array holds
+ * max(max_backends, 2 x the sum of max_connections, 64) slots (at most 4096). Each pool reserves
+ * a contiguous range of up to 2 x its max_connections (never less than max_connections), leaving
+ * a share free for pools added later. A reload (SIGHUP) can raise a pool's max_connections up to
+ * its reserve and add pools while free slots remain; beyond that it says so in the log and a
+ * restart is needed.
  */
 #include "config.h"
 
@@ -209,6 +249,20 @@ static int broker_shutdown_timeout(struct config_parser *p, const char *v)
 	return config_duration_key(p, "shutdown_timeout", v, &p->cfg->shutdown_timeout_ms);
 }
 
+static int broker_max_backends(struct config_parser *p, const char *v)
+{
+	if (config_parse_uint(v, PGP_MAX_SLOTS, &p->cfg->max_backends) < 0)
+		return config_fail(p, p->line,
+		                   "max_backends must be a number from 0 to %u, got \"%s\"",
+		                   PGP_MAX_SLOTS, v);
+	return 0;
+}
+
+static int broker_orphan_timeout(struct config_parser *p, const char *v)
+{
+	return config_duration_key(p, "orphan_timeout", v, &p->cfg->orphan_timeout_ms);
+}
+
 /* ---- [pool] keys ---- */
 
 static int pool_dsn(struct config_parser *p, const char *v)
@@ -332,6 +386,47 @@ static int pool_slow_query_threshold(struct config_parser *p, const char *v)
 	return config_duration_key(p, "slow_query_threshold", v, &p->pool->slow_query_ms);
 }
 
+static int pool_idle_timeout(struct config_parser *p, const char *v)
+{
+	return config_duration_key(p, "idle_timeout", v, &p->pool->idle_timeout_ms);
+}
+
+static int pool_max_lifetime(struct config_parser *p, const char *v)
+{
+	return config_duration_key(p, "max_lifetime", v, &p->pool->max_lifetime_ms);
+}
+
+static int pool_health_check_period(struct config_parser *p, const char *v)
+{
+	return config_duration_key(p, "health_check_period", v, &p->pool->health_check_period_ms);
+}
+
+static int pool_validate_after_idle(struct config_parser *p, const char *v)
+{
+	return config_duration_key(p, "validate_after_idle", v, &p->pool->validate_after_idle_ms);
+}
+
+static int pool_breaker_threshold(struct config_parser *p, const char *v)
+{
+	if (config_parse_uint(v, 1000000, &p->pool->breaker_threshold) < 0)
+		return config_fail(
+		    p, p->line,
+		    "circuit_breaker_threshold must be a number (0 = never open), got "
+		    "\"%s\"",
+		    v);
+	return 0;
+}
+
+static int pool_connect_retry_max(struct config_parser *p, const char *v)
+{
+	int rc = config_duration_key(p, "connect_retry_max", v, &p->pool->connect_retry_max_ms);
+
+	if (rc == 0 && p->pool->connect_retry_max_ms < CONFIG_RETRY_MIN_MS)
+		return config_fail(p, p->line, "connect_retry_max must be at least %ums",
+		                   CONFIG_RETRY_MIN_MS);
+	return rc;
+}
+
 struct config_key {
 	const char *name;
 	int (*set)(struct config_parser *p, const char *value);
@@ -345,6 +440,8 @@ static const struct config_key broker_keys[] = {
     {"event_loop", broker_event_loop},
     {"log_level", broker_log_level},
     {"shutdown_timeout", broker_shutdown_timeout},
+    {"max_backends", broker_max_backends},
+    {"orphan_timeout", broker_orphan_timeout},
 };
 
 static const struct config_key pool_keys[] = {
@@ -358,6 +455,12 @@ static const struct config_key pool_keys[] = {
     {"acquire_timeout", pool_acquire_timeout},
     {"query_timeout", pool_query_timeout},
     {"slow_query_threshold", pool_slow_query_threshold},
+    {"idle_timeout", pool_idle_timeout},
+    {"max_lifetime", pool_max_lifetime},
+    {"health_check_period", pool_health_check_period},
+    {"validate_after_idle", pool_validate_after_idle},
+    {"circuit_breaker_threshold", pool_breaker_threshold},
+    {"connect_retry_max", pool_connect_retry_max},
 };
 
 /* ---- dsn checks ---- */
@@ -513,6 +616,16 @@ static int config_finish(struct config_parser *p)
 		                   "the pools' max_connections add up to %llu, more than the %u a "
 		                   "broker supports",
 		                   (unsigned long long)slots, PGP_MAX_SLOTS);
+	if (cfg->max_backends > 0) {
+		uint64_t mins = 0;
+		for (uint32_t i = 0; i < cfg->npools; i++)
+			mins += cfg->pools[i].min_connections;
+		if (mins > cfg->max_backends)
+			return config_fail(p, p->line,
+			                   "the pools' min_connections add up to %llu, more than "
+			                   "max_backends (%u)",
+			                   (unsigned long long)mins, cfg->max_backends);
+	}
 	return 0;
 }
 
@@ -619,6 +732,12 @@ static int config_section(struct config_parser *p, char *s)
 	p->pool->max_connections = 10;
 	p->pool->mode = PGP_MODE_TRANSACTION;
 	p->pool->acquire_timeout_ms = 5000;
+	p->pool->idle_timeout_ms = 600000;
+	p->pool->max_lifetime_ms = 3600000;
+	p->pool->health_check_period_ms = 30000;
+	p->pool->validate_after_idle_ms = 30000;
+	p->pool->breaker_threshold = 5;
+	p->pool->connect_retry_max_ms = 1000;
 	p->in_broker = false;
 	return 0;
 }
@@ -730,6 +849,7 @@ int config_parse(const char *path, char *text, struct config *cfg, char *err, si
 	cfg->event_loop = CONFIG_LOOP_AUTO;
 	cfg->log_level = LOG_INFO;
 	cfg->shutdown_timeout_ms = 10000;
+	cfg->orphan_timeout_ms = 10000;
 	cfg->path = strdup(path);
 	cfg->socket = strdup(CONFIG_DEFAULT_SOCKET);
 	if (!cfg->path || !cfg->socket) {
@@ -770,19 +890,29 @@ static void config_secure_free(char *s, size_t len)
 	}
 }
 
+void config_pool_free(struct config_pool *pool)
+{
+	if (pool->dsn)
+		config_secure_free(pool->dsn, strlen(pool->dsn));
+	config_secure_free(pool->password, pool->password_len);
+	for (uint32_t j = 0; j < pool->npairs; j++) {
+		free(pool->pairs[j].key);
+		config_secure_free(pool->pairs[j].value, strlen(pool->pairs[j].value));
+	}
+	free(pool->pairs);
+	memset(pool, 0, sizeof(*pool));
+}
+
+void config_pool_move(struct config_pool *dst, struct config_pool *src)
+{
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
 void config_free(struct config *cfg)
 {
-	for (uint32_t i = 0; i < cfg->npools; i++) {
-		struct config_pool *pool = &cfg->pools[i];
-		if (pool->dsn)
-			config_secure_free(pool->dsn, strlen(pool->dsn));
-		config_secure_free(pool->password, pool->password_len);
-		for (uint32_t j = 0; j < pool->npairs; j++) {
-			free(pool->pairs[j].key);
-			config_secure_free(pool->pairs[j].value, strlen(pool->pairs[j].value));
-		}
-		free(pool->pairs);
-	}
+	for (uint32_t i = 0; i < cfg->npools; i++)
+		config_pool_free(&cfg->pools[i]);
 	free(cfg->pools);
 	free(cfg->socket);
 	free(cfg->path);

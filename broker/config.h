@@ -48,6 +48,13 @@ struct config_pool {
 	uint32_t slow_query_ms;          /* 0 = off */
 	uint32_t connect_timeout_ms;     /* from the dsn's connect_timeout, else the default */
 	bool sslmode_plaintext_fallback; /* dsn said prefer/allow: we connect in plaintext */
+	/* lifecycle (issue 3; 0 = off for each duration) */
+	uint32_t idle_timeout_ms;        /* close connections idle this long above the minimum */
+	uint32_t max_lifetime_ms;        /* recycle (while idle) connections older, +-15% jitter */
+	uint32_t health_check_period_ms; /* check connections idle this long in the background */
+	uint32_t validate_after_idle_ms; /* a lease pings a connection idle longer before use */
+	uint32_t breaker_threshold;      /* consecutive connect failures that open the circuit */
+	uint32_t connect_retry_max_ms;   /* longest pause between reconnect attempts (backoff) */
 };
 
 struct config {
@@ -61,6 +68,8 @@ struct config {
 	enum config_loop event_loop;
 	enum log_level log_level;
 	uint32_t shutdown_timeout_ms;
+	uint32_t max_backends;      /* cap on the backends of all pools together, 0 = none */
+	uint32_t orphan_timeout_ms; /* wait for live leases of a dead broker's backends */
 	struct config_pool *pools;
 	uint32_t npools;
 };
@@ -68,6 +77,7 @@ struct config {
 #define CONFIG_DEFAULT_SOCKET             "/run/pgpool/pgpool.sock"
 #define CONFIG_DEFAULT_SHM                "/pgpool"
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000u
+#define CONFIG_RETRY_MIN_MS               100u /* first reconnect pause of the backoff */
 
 /*
  * Load and validate a configuration file. On failure returns -EINVAL (or -errno for I/O) and
@@ -80,6 +90,10 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen) 
 int config_parse(const char *path, char *text, struct config *out, char *err,
                  size_t errlen) PGP_WUR;
 void config_free(struct config *cfg);
+/* Move a pool's settings (and ownership of its strings) from src to dst; src is left empty. */
+void config_pool_move(struct config_pool *dst, struct config_pool *src);
+/* Free what a pool's settings own (dsn, pairs, password are wiped first). */
+void config_pool_free(struct config_pool *pool);
 
 /* The pool's dsn with any password replaced by "********", for logs and --check. */
 void config_redact_dsn(const struct config_pool *pool, char *out, size_t outlen);
