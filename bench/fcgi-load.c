@@ -13,7 +13,8 @@
  * token (proves that no response went to the wrong request). A response counts as an error if the
  * body lacks EXPECT, carries a "Status: 5xx" header, or php-fpm ends it abnormally.
  * Prints one line of key=value results (or JSON with -j): requests, errors, seconds, rps,
- * p50_ms, p90_ms, p99_ms, max_ms. Exit status 1 if any request failed.
+ * p50_ms, p90_ms, p99_ms, max_ms, and cpu_s (this generator's own CPU time, user + system).
+ * Exit status 1 if any request failed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -392,16 +394,23 @@ int main(int argc, char **argv)
 		}
 	}
 	double secs = (double)(now_ns() - (opt_warmup > 0 ? measure_from : start)) / 1e9;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	             (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	qsort(lat, nlat, sizeof(*lat), cmp_u64);
 #define PCT(p) (nlat ? (double)lat[(size_t)((double)(nlat - 1) * (p))] / 1e6 : 0.0)
 	if (opt_json)
 		printf("{\"requests\": %zu, \"errors\": %ld, \"seconds\": %.3f, \"rps\": %.1f, "
-		       "\"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}\n",
-		       nlat, errors, secs, nlat / secs, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0));
+		       "\"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
+		       "\"cpu_s\": %.3f}\n",
+		       nlat, errors, secs, nlat / secs, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0),
+		       cpu);
 	else
 		printf("requests=%zu errors=%ld seconds=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f "
-		       "p99_ms=%.3f max_ms=%.3f\n",
-		       nlat, errors, secs, nlat / secs, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0));
+		       "p99_ms=%.3f max_ms=%.3f cpu_s=%.3f\n",
+		       nlat, errors, secs, nlat / secs, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0),
+		       cpu);
 	(void)done;
 	return errors ? 1 : 0;
 }

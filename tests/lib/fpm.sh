@@ -9,6 +9,8 @@
 #   fpm_stop DIR     stop it (SIGQUIT: graceful, then SIGKILL)
 #   fpm_pids DIR     the children's pids, one a line
 # Logs: DIR/fpm.log (master and children's stderr), DIR/php-errors.log (PHP errors).
+# PGPOOL_FPM_ARGS, if set, is appended to php-fpm's command line (e.g. "-d extension=pdo_pgsql
+# -d zend_extension=opcache" for bench/run).
 
 fpm_bin() {
 	local b
@@ -54,7 +56,8 @@ fpm_start() {
 	} >"$dir/php-fpm.conf"
 	[ "$(id -u)" = 0 ] && chown www-data "$dir/php-errors.log"
 	rm -f "$dir/fpm.sock"
-	"$bin" -F -n -y "$dir/php-fpm.conf" -d extension=pdo -d "extension=$ext" \
+	# shellcheck disable=SC2086 # PGPOOL_FPM_ARGS: extra php-fpm arguments, split on blanks
+	"$bin" -F -n -y "$dir/php-fpm.conf" -d extension=pdo -d "extension=$ext" ${PGPOOL_FPM_ARGS:-} \
 		>>"$dir/fpm.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$dir/fpm.master.pid"
