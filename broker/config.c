@@ -72,6 +72,7 @@ struct config_parser {
 	size_t errlen;
 	bool in_broker;
 	struct config_pool *pool; /* current [pool] section, NULL in [broker] */
+	bool admin_socket_off;    /* admin_socket = off */
 	uint64_t seen;            /* bit per key of the current section (duplicate detection) */
 	bool seen_broker;
 };
@@ -178,23 +179,106 @@ static int broker_socket_mode(struct config_parser *p, const char *v)
 	return 0;
 }
 
-static int broker_socket_group(struct config_parser *p, const char *v)
+/* A group by name or number (name[64] keeps it as written, for logs). */
+static int config_group(struct config_parser *p, const char *key, const char *v, gid_t *gid,
+                        char name[64])
 {
 	struct group gr, *res = NULL;
 	char buf[4096];
-	uint32_t gid;
+	uint32_t n;
 
-	if (strlen(v) >= sizeof(p->cfg->socket_group))
-		return config_fail(p, p->line, "socket_group name is too long");
-	if (config_parse_uint(v, INT32_MAX, &gid) == 0) {
-		p->cfg->socket_gid = (gid_t)gid;
+	if (strlen(v) >= 64)
+		return config_fail(p, p->line, "%s name is too long", key);
+	if (config_parse_uint(v, INT32_MAX, &n) == 0) {
+		*gid = (gid_t)n;
 	} else {
 		if (getgrnam_r(v, &gr, buf, sizeof(buf), &res) != 0 || !res)
-			return config_fail(p, p->line, "socket_group \"%s\": no such group", v);
-		p->cfg->socket_gid = res->gr_gid;
+			return config_fail(p, p->line, "%s \"%s\": no such group", key, v);
+		*gid = res->gr_gid;
 	}
-	snprintf(p->cfg->socket_group, sizeof(p->cfg->socket_group), "%s", v);
-	p->cfg->has_socket_group = true;
+	snprintf(name, 64, "%s", v);
+	return 0;
+}
+
+static int broker_socket_group(struct config_parser *p, const char *v)
+{
+	int rc = config_group(p, "socket_group", v, &p->cfg->socket_gid, p->cfg->socket_group);
+
+	p->cfg->has_socket_group = rc == 0;
+	return rc;
+}
+
+/* ---- [broker] keys of the admin socket and metrics (issue 6) ---- */
+
+static int broker_admin_socket(struct config_parser *p, const char *v)
+{
+	struct sockaddr_un sa;
+
+	free(p->cfg->admin_socket);
+	p->cfg->admin_socket = NULL;
+	p->admin_socket_off = strcmp(v, "off") == 0;
+	if (p->admin_socket_off)
+		return 0;
+	if (v[0] != '/')
+		return config_fail(p, p->line,
+		                   "admin_socket must be an absolute path or off, got \"%s\"", v);
+	if (strlen(v) >= sizeof(sa.sun_path))
+		return config_fail(p, p->line, "admin_socket path is longer than %zu bytes",
+		                   sizeof(sa.sun_path) - 1);
+	p->cfg->admin_socket = strdup(v);
+	return p->cfg->admin_socket ? 0 : -ENOMEM;
+}
+
+static int broker_admin_group(struct config_parser *p, const char *v)
+{
+	int rc = config_group(p, "admin_group", v, &p->cfg->admin_gid, p->cfg->admin_group);
+
+	p->cfg->has_admin_group = rc == 0;
+	return rc;
+}
+
+/* HOST:PORT, [IPv6]:PORT, *:PORT (all addresses) or off; the address is resolved at start. */
+static int broker_metrics(struct config_parser *p, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	uint32_t port;
+
+	p->cfg->metrics[0] = '\0';
+	if (strcmp(v, "off") == 0)
+		return 0;
+	if (!colon || config_parse_uint(colon + 1, 65535, &port) < 0 ||
+	    strlen(v) >= sizeof(p->cfg->metrics) || (v[0] == '[' && colon[-1] != ']'))
+		return config_fail(p, p->line,
+		                   "metrics must be HOST:PORT (e.g. 127.0.0.1:9187, [::1]:9187, "
+		                   "*:9187) or off, got \"%s\"",
+		                   v);
+	snprintf(p->cfg->metrics, sizeof(p->cfg->metrics), "%s", v);
+	return 0;
+}
+
+/* The admin socket defaults to admin.sock next to the control socket. */
+static int config_admin_socket_default(struct config_parser *p)
+{
+	struct config *cfg = p->cfg;
+	const char *slash = strrchr(cfg->socket, '/');
+	struct sockaddr_un sa;
+	size_t dir = slash ? (size_t)(slash - cfg->socket) : 0;
+
+	if (p->admin_socket_off || cfg->admin_socket)
+		goto check;
+	if (dir + 1 + strlen("admin.sock") >= sizeof(sa.sun_path))
+		return config_fail(p, p->line,
+		                   "the control socket's directory is too long for admin.sock next "
+		                   "to it: set admin_socket");
+	if (asprintf(&cfg->admin_socket, "%.*s/admin.sock", (int)dir, cfg->socket) < 0) {
+		cfg->admin_socket = NULL;
+		return -ENOMEM;
+	}
+check:
+	if (cfg->admin_socket && strcmp(cfg->admin_socket, cfg->socket) == 0)
+		return config_fail(p, p->line,
+		                   "admin_socket and socket are the same file: give them different "
+		                   "paths");
 	return 0;
 }
 
@@ -299,13 +383,58 @@ static int pool_password(struct config_parser *p, const char *v)
 	return pool_set_password(p, "password", v, strlen(v));
 }
 
-static int pool_password_file(struct config_parser *p, const char *v)
+/* password_file may name systemd's credentials directory (LoadCredential=) as %d,
+ * $CREDENTIALS_DIRECTORY or ${CREDENTIALS_DIRECTORY}, as a unit file would. */
+static int config_expand_credentials(struct config_parser *p, const char *v, char *out,
+                                     size_t outlen)
 {
-	char buf[CONFIG_PASSWORD_MAX + 2];
+	static const char *const names[] = {"%d", "${CREDENTIALS_DIRECTORY}",
+	                                    "$CREDENTIALS_DIRECTORY"};
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	size_t n = 0;
+
+	while (*v) {
+		size_t k, len = 0;
+		for (k = 0; k < PGP_ARRAY_LEN(names); k++) {
+			len = strlen(names[k]);
+			if (strncmp(v, names[k], len) == 0)
+				break;
+		}
+		if (k < PGP_ARRAY_LEN(names)) {
+			if (!dir || !*dir)
+				return config_fail(
+				    p, p->line,
+				    "password_file uses %s, but $CREDENTIALS_DIRECTORY "
+				    "is not set (LoadCredential= in the systemd unit "
+				    "sets it)",
+				    names[k]);
+			if (n + strlen(dir) >= outlen)
+				break;
+			memcpy(out + n, dir, strlen(dir));
+			n += strlen(dir);
+			v += len;
+			continue;
+		}
+		if (n + 1 >= outlen)
+			break;
+		out[n++] = *v++;
+	}
+	if (*v)
+		return config_fail(p, p->line, "password_file path is too long");
+	out[n] = '\0';
+	return 0;
+}
+
+static int pool_password_file(struct config_parser *p, const char *value)
+{
+	char buf[CONFIG_PASSWORD_MAX + 2], v[PATH_MAX];
 	ssize_t n;
 	size_t len;
-	int fd = open(v, O_RDONLY | O_CLOEXEC);
+	int fd, rc = config_expand_credentials(p, value, v, sizeof(v));
 
+	if (rc)
+		return rc;
+	fd = open(v, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return config_fail(p, p->line, "password_file \"%s\": %s", v, strerror(errno));
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -442,6 +571,9 @@ static const struct config_key broker_keys[] = {
     {"shutdown_timeout", broker_shutdown_timeout},
     {"max_backends", broker_max_backends},
     {"orphan_timeout", broker_orphan_timeout},
+    {"admin_socket", broker_admin_socket},
+    {"admin_group", broker_admin_group},
+    {"metrics", broker_metrics},
 };
 
 static const struct config_key pool_keys[] = {
@@ -597,6 +729,9 @@ static int config_finish(struct config_parser *p)
 	if (cfg->npools == 0)
 		return config_fail(p, p->line,
 		                   "no [pool NAME] section: configure at least one pool");
+	rc = config_admin_socket_default(p);
+	if (rc)
+		return rc;
 	for (uint32_t i = 0; i < cfg->npools; i++) {
 		rc = pool_finish(p, &cfg->pools[i]);
 		if (rc)
@@ -915,6 +1050,7 @@ void config_free(struct config *cfg)
 		config_pool_free(&cfg->pools[i]);
 	free(cfg->pools);
 	free(cfg->socket);
+	free(cfg->admin_socket);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

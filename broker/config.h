@@ -70,6 +70,11 @@ struct config {
 	uint32_t shutdown_timeout_ms;
 	uint32_t max_backends;      /* cap on the backends of all pools together, 0 = none */
 	uint32_t orphan_timeout_ms; /* wait for live leases of a dead broker's backends */
+	char *admin_socket;         /* admin socket (pgpool-cli), NULL when off */
+	bool has_admin_group;       /* admin_group: who besides root may use the admin socket */
+	gid_t admin_gid;
+	char admin_group[64];
+	char metrics[128]; /* HOST:PORT of the Prometheus endpoint, "" when off */
 	struct config_pool *pools;
 	uint32_t npools;
 };

@@ -20,10 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "broker.h"
 #include "cancel.h"
 #include "janitor.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pool.h"
 #include "server.h"
@@ -57,6 +59,10 @@ static void print_check(const struct config *cfg)
 	       cfg->has_socket_group ? ", group " : "",
 	       cfg->has_socket_group ? cfg->socket_group : "", cfg->shm_name,
 	       config_loop_name(cfg->event_loop), log_level_config_name(cfg->log_level));
+	printf("admin socket %s%s%s, metrics %s\n", cfg->admin_socket ? cfg->admin_socket : "off",
+	       cfg->has_admin_group ? ", admin_group " : "",
+	       cfg->has_admin_group ? cfg->admin_group : "",
+	       cfg->metrics[0] ? cfg->metrics : "off");
 	for (uint32_t i = 0; i < cfg->npools; i++) {
 		const struct config_pool *p = &cfg->pools[i];
 		config_redact_dsn(p, dsn, sizeof(dsn));
@@ -150,8 +156,10 @@ static void signal_event(void *ctx, struct loop_req *req, const struct loop_resu
 			main_stop(true);
 			break;
 		case SIGHUP:
+			notify_reloading();
 			log_warn(
 			    "SIGHUP: reload not implemented yet; the configuration is unchanged");
+			notify_reloaded();
 			break;
 		}
 	}
@@ -210,6 +218,10 @@ static int run(void)
 		goto out;
 	}
 	rc = worker_listen();
+	if (rc == 0)
+		rc = admin_listen();
+	if (rc == 0)
+		rc = metrics_listen();
 	if (rc)
 		goto out;
 	broker.state = BROKER_RUNNING;
@@ -221,11 +233,15 @@ static int run(void)
 		pool_fill(p);
 	}
 	main_check_ready();
+	notify_status_start();
 	rc = loop_run(broker.loop);
 	if (rc)
 		log_error("event loop failed: %s", strerror(-rc));
 	broker.state = BROKER_STOPPED;
 out:
+	notify_status_stop();
+	metrics_stop();
+	admin_stop();
 	janitor_stop();
 	worker_stop_listening();
 	worker_close_all();

@@ -23,6 +23,7 @@
 #include "pgp_dsn.h"
 #include "pool.h"
 #include "server.h"
+#include "unixsock.h"
 
 #define WORKER_BUCKETS      4096u /* power of two */
 #define WORKER_BACKLOG      1024
@@ -635,109 +636,28 @@ static void worker_accept_arm(void)
 		                 worker_accept_retry, NULL);
 }
 
-/* mkdir -p of the socket's directory (0755: the socket's own mode guards access). */
-static int worker_mkdirs(const char *path)
-{
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
-/* An existing file at the socket path: a live broker refuses, a stale socket is removed. */
-static int worker_clear_stale(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		log_error("%s exists and is not a socket: remove it or choose another [broker] "
-		          "socket",
-		          path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
-		close(fd);
-		log_error("another process listens on %s (another pgpool-broker?): stop it first",
-		          path);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	log_info("removing stale control socket %s", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
 int worker_listen(void)
 {
 	const char *path = broker.cfg.socket;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	mode_t old_umask;
-	int fd, rc;
+	int fd;
 
-	broker.conn_by_id = calloc(WORKER_BUCKETS, sizeof(*broker.conn_by_id));
+	/* Kept when a cancelled shutdown listens again (pgpool-cli shutdown cancel): the
+	 * connections that stayed open remain known. */
+	if (!broker.conn_by_id)
+		broker.conn_by_id = calloc(WORKER_BUCKETS, sizeof(*broker.conn_by_id));
 	if (!broker.conn_by_id)
 		return -ENOMEM;
-	rc = worker_mkdirs(path);
-	if (rc) {
-		log_error("cannot create the directory of %s: %s", path, strerror(-rc));
-		return rc;
-	}
-	rc = worker_clear_stale(path);
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = unixsock_listen(path, SOCK_SEQPACKET, broker.cfg.socket_mode,
+	                     broker.cfg.has_socket_group ? &broker.cfg.socket_gid : NULL,
+	                     WORKER_BACKLOG, "control socket");
 	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	/* Created owner-only, then opened up to socket_mode: no window with a wider mode. */
-	old_umask = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_umask);
-	if (rc < 0) {
-		rc = -errno;
-		log_error("cannot bind %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if ((broker.cfg.has_socket_group && chown(path, (uid_t)-1, broker.cfg.socket_gid) < 0) ||
-	    chmod(path, broker.cfg.socket_mode) < 0) {
-		rc = -errno;
-		log_error("cannot set mode/group of %s: %s", path, strerror(errno));
-		goto fail_unlink;
-	}
-	if (listen(fd, WORKER_BACKLOG) < 0) {
-		rc = -errno;
-		log_error("cannot listen on %s: %s", path, strerror(errno));
-		goto fail_unlink;
-	}
+		return fd;
 	broker.listen_fd = fd;
 	worker_accept_arm();
 	log_info("listening on %s (mode %04o%s%s)", path, (unsigned)broker.cfg.socket_mode,
 	         broker.cfg.has_socket_group ? ", group " : "",
 	         broker.cfg.has_socket_group ? broker.cfg.socket_group : "");
 	return 0;
-fail_unlink:
-	unlink(path);
-fail:
-	close(fd);
-	return rc;
 }
 
 void worker_stop_listening(void)
