@@ -120,14 +120,15 @@ static int result_data_row(pgpool_result *res, const pgp_msg *m)
 	return 0;
 }
 
-static void result_error(pgpool_result *res, const pgp_msg *m)
+/* -EPROTO for an ErrorResponse that does not parse: the server is broken, discard it. */
+static int result_error(pgpool_result *res, const pgp_msg *m)
 {
 	pgp_error e;
 	const char *query = res->query;
 
 	if (pgp_be_error(m, &e) != 0) {
 		pgpool_result_set_error(res, "08P01", "invalid ErrorResponse from the server");
-		return;
+		return -EPROTO;
 	}
 	if (res->query_until_parsed && res->parsed)
 		query = NULL;
@@ -136,6 +137,7 @@ static void result_error(pgpool_result *res, const pgp_msg *m)
 	res->errmsg = pgpool_error_format(&e, query, res->query_len, res->encoding);
 	strlcpy(res->sqlstate, e.sqlstate, sizeof(res->sqlstate));
 	res->status = PGPOOL_RES_ERROR;
+	return 0;
 }
 
 int pgpool_result_add(pgpool_result *res, const pgp_msg *m)
@@ -145,7 +147,7 @@ int pgpool_result_add(pgpool_result *res, const pgp_msg *m)
 	if (m->type == PGP_BE_ERROR) {
 		/* The first error is the one reported (the server skips the rest). */
 		if (res->status != PGPOOL_RES_ERROR)
-			result_error(res, m);
+			return result_error(res, m);
 		return 0;
 	}
 	if (res->status == PGPOOL_RES_ERROR)
@@ -177,6 +179,12 @@ int pgpool_result_add(pgpool_result *res, const pgp_msg *m)
 		res->status = PGPOOL_RES_EMPTY;
 		res->complete = true;
 		return 0;
+	case PGP_BE_AUTH:
+	case PGP_BE_BACKEND_KEY_DATA:
+	case PGP_BE_NEGOTIATE_PROTOCOL:
+		/* Startup messages in the middle of a statement: the server is broken or hostile,
+		 * and waiting for whatever it means to do next could take forever. */
+		return -EPROTO;
 	default:
 		/* BindComplete, CloseComplete, ParameterDescription, notices, notifications... */
 		return 0;
