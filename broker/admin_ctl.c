@@ -285,6 +285,9 @@ static uint32_t admin_serve_waiters(struct pool *p)
 		    server_hold(s, idle) != 0)
 			continue;
 		pool_offer(s);
+		/* IDLE again: nobody was queued after all (`waiting` lags behind the ring). */
+		if (pgp_slot_word_state(atomic_load(&s->slot->word)) != PGP_SLOT_LEASED)
+			break;
 		served++;
 	}
 	pool_fill(p);
