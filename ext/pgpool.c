@@ -56,11 +56,12 @@ uint32_t pgpool_cfg_broker_timeout_ms(void)
 
 bool pgpool_cfg_interrupted(void)
 {
-	/* Set by the SIGPROF handler when max_execution_time is reached. */
+	/* Set by the SIGPROF handler when max_execution_time is reached; the driver also bounds
+	 * waits by the wall clock (pgpool_timeout.c: CPU time does not pass while waiting). */
 #if PHP_VERSION_ID >= 80200
-	return zend_atomic_bool_load_ex(&EG(timed_out));
+	return zend_atomic_bool_load_ex(&EG(timed_out)) || pgpool_timeout_expired();
 #else
-	return EG(timed_out);
+	return EG(timed_out) || pgpool_timeout_expired();
 #endif
 }
 
@@ -175,6 +176,12 @@ static PHP_MSHUTDOWN_FUNCTION(pgpool)
 	return SUCCESS;
 }
 
+static PHP_RINIT_FUNCTION(pgpool)
+{
+	pgpool_driver_rinit();
+	return SUCCESS;
+}
+
 static PHP_RSHUTDOWN_FUNCTION(pgpool)
 {
 	pgpool_driver_rshutdown();
@@ -234,7 +241,7 @@ zend_module_entry pgpool_module_entry = {
     ext_functions,
     PHP_MINIT(pgpool),
     PHP_MSHUTDOWN(pgpool),
-    NULL,
+    PHP_RINIT(pgpool),
     PHP_RSHUTDOWN(pgpool),
     PHP_MINFO(pgpool),
     PHP_PGPOOL_VERSION,

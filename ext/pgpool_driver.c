@@ -5,7 +5,13 @@
  * pgpool: and calls PDO's constructor; new PDO('pgpool:...') reaches the same driver directly.
  * The driver's handle factory finds and authenticates the pool (pgpool_pool_open) but leases
  * nothing: connections are leased per round trip (pgpool_conn.c).
+ *
+ * ATTR_DRIVER_NAME: frameworks and tests switch on "pgsql". A PgPool reports "pgsql" (its
+ * constructor points the handle at an alias driver entry of that name once PDO's constructor
+ * has set it), since it stands in for new PDO('pgsql:...'); new PDO('pgpool:...') reports
+ * "pgpool", the driver its DSN named (docs/COMPATIBILITY.md).
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "php.h"
@@ -14,11 +20,14 @@
 #include "pdo/php_pdo_driver.h"
 #include "pdo/php_pdo_error.h"
 #include "zend_exceptions.h"
+#include "zend_smart_str.h"
 
 #include "pgp_dsn.h"
 #include "pgpool_driver_int.h"
 
 static zend_class_entry *pgpool_ce;
+static const pdo_driver_t pgpool_pdo_driver;
+static pdo_driver_t pgpool_pgsql_alias;
 
 /* ---- dbh methods ---- */
 
@@ -33,6 +42,14 @@ static void pgpool_handle_closer(pdo_dbh_t *dbh)
 		pgpool_conn_finish(H);
 	pgpool_conn_unregister(H);
 	pgpool_error_free(H);
+	if (H->lob_streams != NULL) {
+		pgpool_lob_close_all(H);
+		zend_hash_destroy(H->lob_streams);
+		pefree(H->lob_streams, dbh->is_persistent);
+		H->lob_streams = NULL;
+	}
+	if (H->setup_sql != NULL)
+		pefree(H->setup_sql, dbh->is_persistent);
 	for (i = 0; i < PGPOOL_P_COUNT; i++) {
 		if (H->params[i] != NULL)
 			pefree(H->params[i], dbh->is_persistent);
@@ -77,6 +94,8 @@ static bool pgpool_handle_preparer(pdo_dbh_t *dbh, zend_string *sql, pdo_stmt_t 
 		pgpool_sql_scan(ZSTR_VAL(S->query), S->query_len, &S->info);
 	S->native = !emulate;
 	S->named = !emulate && !execute_only;
+	if (S->named)
+		S->sql_hash = pgpool_prepared_sql_hash(ZSTR_VAL(S->query), S->query_len);
 	return true;
 }
 
@@ -119,6 +138,7 @@ static bool pgpool_handle_begin(pdo_dbh_t *dbh)
 
 	/* Nothing is sent: BEGIN goes out with the first statement (DESIGN.md). */
 	H->txn_pending = true;
+	pgpool_conn_note_origin(H);
 	return true;
 }
 
@@ -134,9 +154,23 @@ static bool pgpool_handle_commit(pdo_dbh_t *dbh)
 	return ok;
 }
 
+/* Is the running function PDO::rollBack() itself (not PDO's destructor rolling back)? */
+static bool called_by_user(void)
+{
+	zend_execute_data *ex = EG(current_execute_data);
+
+	return ex != NULL && ex->func != NULL && ex->func->common.function_name != NULL &&
+	       zend_string_equals_literal_ci(ex->func->common.function_name, "rollBack");
+}
+
 static bool pgpool_handle_rollback(pdo_dbh_t *dbh)
 {
-	return pgpool_conn_end_txn(dbh->driver_data, false);
+	pgpool_dbh *H = dbh->driver_data;
+
+	/* A handle destroyed at request end with its transaction open: PDO rolls back for it. */
+	if (!called_by_user())
+		pgpool_conn_warn_leftover(H);
+	return pgpool_conn_end_txn(H, false);
 }
 
 static bool pgpool_set_attr(pdo_dbh_t *dbh, zend_long attr, zval *val)
@@ -176,7 +210,6 @@ static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name)
 	} else {
 		q.sql = "SELECT currval($1)";
 		q.extended = true;
-		q.stmt_name = "";
 		q.nparams = 1;
 		values[0] = ZSTR_VAL(name);
 		lengths[0] = (int32_t)ZSTR_LEN(name);
@@ -313,11 +346,67 @@ PHP_METHOD(PgPool_Ext, pgsqlGetPid)
 }
 /* }}} */
 
-ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_pgsqlGetPid, 0, 0, MAY_BE_LONG | MAY_BE_FALSE)
+/* Argument information as pdo_pgsql 8.2 declares its methods (pgsqlGetPid may also return false:
+ * a pooled handle may fail to lease a connection). */
+/* clang-format off */
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_INFO_EX(arginfo_pgsqlCopyFromArray, 0, 2, _IS_BOOL, 0)
+	ZEND_ARG_TYPE_INFO(0, tableName, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO(0, rows, IS_ARRAY, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, separator, IS_STRING, 0, "\"\\t\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, nullAs, IS_STRING, 0, "\"\\\\\\\\N\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, fields, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_INFO_EX(arginfo_pgsqlCopyFromFile, 0, 2, _IS_BOOL, 0)
+	ZEND_ARG_TYPE_INFO(0, tableName, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO(0, filename, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, separator, IS_STRING, 0, "\"\\t\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, nullAs, IS_STRING, 0, "\"\\\\\\\\N\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, fields, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_MASK_EX(arginfo_pgsqlCopyToArray, 0, 1, MAY_BE_ARRAY|MAY_BE_FALSE)
+	ZEND_ARG_TYPE_INFO(0, tableName, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, separator, IS_STRING, 0, "\"\\t\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, nullAs, IS_STRING, 0, "\"\\\\\\\\N\"")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, fields, IS_STRING, 1, "null")
+ZEND_END_ARG_INFO()
+
+#define arginfo_pgsqlCopyToFile arginfo_pgsqlCopyFromFile
+
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_MASK_EX(arginfo_pgsqlLOBCreate, 0, 0, MAY_BE_STRING|MAY_BE_FALSE)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_INFO_EX(arginfo_pgsqlLOBOpen, 0, 0, 1)
+	ZEND_ARG_TYPE_INFO(0, oid, IS_STRING, 0)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, mode, IS_STRING, 0, "\"rb\"")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_INFO_EX(arginfo_pgsqlLOBUnlink, 0, 1, _IS_BOOL, 0)
+	ZEND_ARG_TYPE_INFO(0, oid, IS_STRING, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_MASK_EX(arginfo_pgsqlGetNotify, 0, 0, MAY_BE_ARRAY|MAY_BE_FALSE)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, fetchMode, IS_LONG, 0, "PDO::FETCH_DEFAULT")
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, timeoutMilliseconds, IS_LONG, 0, "0")
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_TENTATIVE_RETURN_TYPE_MASK_EX(arginfo_pgsqlGetPid, 0, 0, MAY_BE_LONG|MAY_BE_FALSE)
 ZEND_END_ARG_INFO()
 
 static const zend_function_entry pgpool_dbh_driver_methods[] = {
-    ZEND_ME(PgPool_Ext, pgsqlGetPid, arginfo_pgsqlGetPid, ZEND_ACC_PUBLIC) ZEND_FE_END};
+	ZEND_ME(PgPool_Ext, pgsqlCopyFromArray, arginfo_pgsqlCopyFromArray, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlCopyFromFile, arginfo_pgsqlCopyFromFile, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlCopyToArray, arginfo_pgsqlCopyToArray, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlCopyToFile, arginfo_pgsqlCopyToFile, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlLOBCreate, arginfo_pgsqlLOBCreate, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlLOBOpen, arginfo_pgsqlLOBOpen, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlLOBUnlink, arginfo_pgsqlLOBUnlink, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlGetNotify, arginfo_pgsqlGetNotify, ZEND_ACC_PUBLIC)
+	ZEND_ME(PgPool_Ext, pgsqlGetPid, arginfo_pgsqlGetPid, ZEND_ACC_PUBLIC)
+	ZEND_FE_END
+};
+/* clang-format on */
 
 static const zend_function_entry *pgpool_get_driver_methods(pdo_dbh_t *dbh, int kind)
 {
@@ -344,6 +433,130 @@ static const struct pdo_dbh_methods pgpool_methods = {
 };
 
 /* ---- the handle factory ---- */
+
+/* Session settings a pgsql: DSN gives libpq (options, client_encoding, application_name),
+ * collected as SET statements that the handle's first statement applies (pgpool_exec.c). */
+typedef struct dsn_setup {
+	smart_str sql;
+	bool bad; /* a setting that cannot be applied safely */
+} dsn_setup;
+
+/* A setting name as the server takes it in SET without quoting. */
+static bool setting_name_ok(const char *n, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 63)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)n[i]) && n[i] != '_' && n[i] != '.')
+			return false;
+	}
+	return true;
+}
+
+static void setup_add(dsn_setup *d, const char *name, size_t name_len, const char *value)
+{
+	zend_string *lit;
+
+	if (!setting_name_ok(name, name_len)) {
+		d->bad = true;
+		return;
+	}
+	lit = pgpool_quote_string(value, strlen(value), PGPOOL_ENC_UTF8, true);
+	if (lit == NULL) {
+		d->bad = true;
+		return;
+	}
+	smart_str_appends(&d->sql, "SET ");
+	smart_str_appendl(&d->sql, name, name_len);
+	smart_str_appends(&d->sql, " TO ");
+	smart_str_append(&d->sql, lit);
+	smart_str_appends(&d->sql, ";");
+	zend_string_release(lit);
+}
+
+/* libpq's `options`: backend command-line switches; `-c name=value` and `--name=value` set
+ * configuration parameters (backslash escapes a space or a backslash). */
+static void setup_options(dsn_setup *d, const char *opts)
+{
+	char *buf = estrdup(opts), *tok[64], *w = buf;
+	const char *p = opts;
+	size_t ntok = 0, i;
+
+	while (*p != '\0' && ntok < PGP_ARRAY_LEN(tok)) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		tok[ntok++] = w;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n') {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			*w++ = *p++;
+		}
+		*w++ = '\0';
+	}
+	for (i = 0; i < ntok; i++) {
+		const char *kv = NULL, *eq;
+
+		if (strcmp(tok[i], "-c") == 0 && i + 1 < ntok)
+			kv = tok[++i];
+		else if (strncmp(tok[i], "-c", 2) == 0)
+			kv = tok[i] + 2;
+		else if (strncmp(tok[i], "--", 2) == 0)
+			kv = tok[i] + 2;
+		if (kv == NULL || (eq = strchr(kv, '=')) == NULL) {
+			d->bad = true;
+			continue;
+		}
+		setup_add(d, kv, (size_t)(eq - kv), eq + 1);
+	}
+	efree(buf);
+}
+
+static int setup_collect(const char *key, const char *value, void *ctx)
+{
+	dsn_setup *d = ctx;
+
+	if (strcmp(key, "options") == 0)
+		setup_options(d, value);
+	else if (strcmp(key, "client_encoding") == 0 || strcmp(key, "application_name") == 0)
+		setup_add(d, key, strlen(key), value);
+	return 0;
+}
+
+/* The DSN's session settings as SQL (pemalloc'd, NULL if none). false: the DSN asks for
+ * something the pool cannot apply (the error is recorded). */
+static bool dsn_session_setup(pdo_dbh_t *dbh, char **out)
+{
+	char *copy = estrdup(dbh->data_source), *p;
+	dsn_setup d = {0};
+	int rc;
+
+	*out = NULL;
+	/* pdo_pgsql hands libpq the DSN with every ';' made a space. */
+	for (p = copy; *p != '\0'; p++) {
+		if (*p == ';')
+			*p = ' ';
+	}
+	rc = pgp_conninfo_parse(copy, setup_collect, &d);
+	efree(copy);
+	if (rc == 0 && d.bad) {
+		smart_str_free(&d.sql);
+		pgpool_error(
+		    dbh, NULL, "08001",
+		    "the DSN's options can only set configuration parameters (-c name=value "
+		    "or --name=value)");
+		return false;
+	}
+	if (rc == 0 && d.sql.s != NULL) {
+		smart_str_0(&d.sql);
+		*out = pestrdup(ZSTR_VAL(d.sql.s), dbh->is_persistent);
+	}
+	smart_str_free(&d.sql);
+	return true;
+}
 
 static int pgpool_handle_factory(pdo_dbh_t *dbh, zval *driver_options)
 {
@@ -393,6 +606,8 @@ static int pgpool_handle_factory(pdo_dbh_t *dbh, zval *driver_options)
 		pgpool_error_pool(dbh, NULL, &err);
 		goto cleanup;
 	}
+	if (!dsn_session_setup(dbh, &H->setup_sql))
+		goto cleanup;
 	pgpool_conn_register(H);
 	dbh->alloc_own_columns = 1;
 	dbh->max_escaped_char_length = 2;
@@ -410,6 +625,8 @@ cleanup:
 }
 
 static const pdo_driver_t pgpool_pdo_driver = {PDO_DRIVER_HEADER(pgpool), pgpool_handle_factory};
+/* Never registered: only what a PgPool's handle reports as its driver (ATTR_DRIVER_NAME). */
+static pdo_driver_t pgpool_pgsql_alias = {PDO_DRIVER_HEADER(pgsql), pgpool_handle_factory};
 
 /* ---- class PgPool ---- */
 
@@ -424,6 +641,7 @@ PHP_METHOD(PgPool, __construct)
 	char ini_name[512];
 	zval args[4];
 	zend_function *ctor = php_pdo_get_dbh_ce()->constructor;
+	pdo_dbh_t *dbh;
 
 	ZEND_PARSE_PARAMETERS_START(1, 4)
 	Z_PARAM_STR(dsn)
@@ -469,6 +687,10 @@ PHP_METHOD(PgPool, __construct)
 	zend_call_known_function(ctor, Z_OBJ_P(ZEND_THIS), Z_OBJCE_P(ZEND_THIS), NULL, 4, args,
 	                         NULL);
 	zend_string_release(routed);
+	/* PDO set the driver after the factory returned: a PgPool stands in for pdo_pgsql. */
+	dbh = Z_PDO_DBH_P(ZEND_THIS);
+	if (EG(exception) == NULL && dbh != NULL && dbh->driver == &pgpool_pdo_driver)
+		dbh->driver = &pgpool_pgsql_alias;
 }
 /* }}} */
 
@@ -495,11 +717,18 @@ zend_result pgpool_driver_minit(INIT_FUNC_ARGS)
 		zend_declare_class_constant_long(pgpool_ce, "PGSQL_ATTR_DISABLE_PREPARES",
 		                                 sizeof("PGSQL_ATTR_DISABLE_PREPARES") - 1,
 		                                 PGPOOL_ATTR_DISABLE_PREPARES);
+	pgpool_timeout_minit();
 	return php_pdo_register_driver(&pgpool_pdo_driver);
 }
 
 void pgpool_driver_mshutdown(void)
 {
 	php_pdo_unregister_driver(&pgpool_pdo_driver);
+	pgpool_timeout_mshutdown();
 	pgpool_wire_shutdown();
+}
+
+void pgpool_driver_rinit(void)
+{
+	pgpool_timeout_rinit();
 }

@@ -29,6 +29,8 @@
 /* Register the PDO driver "pgpool" and class PgPool. */
 zend_result pgpool_driver_minit(INIT_FUNC_ARGS);
 void pgpool_driver_mshutdown(void);
+/* Request start (the time limit counts from here). */
+void pgpool_driver_rinit(void);
 /* Request end: roll back open transactions and give every lease back (invariant 2). */
 void pgpool_driver_rshutdown(void);
 
@@ -72,6 +74,10 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len);
 #define PGPOOL_W_INTO      0x08u
 #define PGPOOL_W_ADVLOCK   0x10u /* session-level advisory lock functions */
 #define PGPOOL_W_SETCONFIG 0x20u
+#define PGPOOL_W_HOLD      0x40u /* DECLARE ... WITH HOLD */
+/* "deallocate" or "discard" anywhere, also inside literals and function bodies (a DO block can
+ * EXECUTE 'DEALLOCATE ALL'): the slot's prepared-statement records may no longer be true. */
+#define PGPOOL_W_DEALLOC 0x80u
 
 typedef struct pgpool_sql_info {
 	char first[16];  /* first keyword of the first statement, upper case, "" if none */
@@ -81,6 +87,29 @@ typedef struct pgpool_sql_info {
 } pgpool_sql_info;
 
 void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info);
+
+/* ---- shared prepared statements (pgpool_prepared.c) ---- */
+
+/* Statement names: the prefix, then the key as 16 hex digits. A broker reset that keeps prepared
+ * statements keeps exactly those whose name has this prefix. */
+#define PGPOOL_STMT_PREFIX    "pgpool_"
+#define PGPOOL_STMT_NAME_SIZE (sizeof(PGPOOL_STMT_PREFIX) - 1 + 16 + 1)
+
+/* Hash of a statement's SQL (computed once per PDOStatement). */
+uint64_t pgpool_prepared_sql_hash(const char *sql, size_t len);
+/* The shared statement's key: the SQL hash combined with the declared parameter types (ntypes 0
+ * or types NULL: untyped). Never 0. */
+uint64_t pgpool_prepared_key(uint64_t sql_hash, uint16_t ntypes, const uint32_t *types);
+void pgpool_prepared_name(uint64_t key, char name[PGPOOL_STMT_NAME_SIZE]);
+/* Entry of key in the leased slot's record (its last use set to now), -1 if not recorded. */
+int pgpool_prepared_find(struct pgp_shm_slot *slot, uint64_t key, uint64_t now);
+/* An entry for a statement about to be parsed: a free one, or the least recently used one, whose
+ * key is returned in *victim (0 if none) for the caller to Close in the same write. */
+int pgpool_prepared_reserve(struct pgp_shm_slot *slot, uint64_t *victim);
+/* Record key in entry idx (from pgpool_prepared_reserve or _find) once ParseComplete arrived. */
+void pgpool_prepared_record(struct pgp_shm_slot *slot, int idx, uint64_t key, uint64_t now);
+/* Forget every record of the slot (statements may have been deallocated). */
+void pgpool_prepared_forget_all(struct pgp_shm_slot *slot);
 
 /* ---- results (pgpool_result.c) ---- */
 
@@ -163,6 +192,14 @@ enum pgpool_param {
 	PGPOOL_P_COUNT
 };
 
+/* A NotificationResponse kept for pgsqlGetNotify() (emalloc'd, freed by request end). */
+typedef struct pgpool_notify {
+	struct pgpool_notify *next;
+	int32_t pid;
+	char *payload; /* points into channel's allocation, after its NUL */
+	char channel[];
+} pgpool_notify;
+
 typedef struct pgpool_dbh {
 	pdo_dbh_t *dbh;
 	pgpool_pool *pool;
@@ -178,6 +215,19 @@ typedef struct pgpool_dbh {
 	char lastval[24];     /* lastval() as text */
 	bool seq_touched;     /* the open transaction ran an INSERT/nextval/setval */
 	char txn_lastval[24]; /* lastval() read before the transaction's BEGIN, "" if none */
+	bool setup_done;      /* setup_sql ran on the held lease */
+	bool resync_pending;  /* the slot's prepared-statement record is to be rebuilt once the
+	                         failed transaction on the held lease ends */
+	bool warned;          /* the request-end warning for the current lease was given */
+	bool user_prepared;   /* the application ran PREPARE on the held (pinned) lease */
+	char *setup_sql;      /* pemalloc'd SET statements for the DSN's options, client_encoding
+	                         and application_name (applied to the lease, which they pin) */
+	uint32_t cursors;     /* cursors declared WITH HOLD on the pinned lease and not closed */
+	/* where the open transaction or the first open cursor began (request-end warning) */
+	zend_string *origin_file;
+	uint32_t origin_line;
+	pgpool_notify *notify_head, *notify_tail; /* notifications not yet fetched */
+	HashTable *lob_streams;                   /* open large-object streams, by resource id */
 	uint32_t stmt_counter;
 	pgpool_einfo einfo;
 	char *params[PGPOOL_P_COUNT];   /* pemalloc'd overrides reported by ParameterStatus */
@@ -185,7 +235,18 @@ typedef struct pgpool_dbh {
 	struct pgpool_dbh *prev, *next; /* live handles of this process */
 } pgpool_dbh;
 
-/* ---- the lease discipline (pgpool_conn.c) ---- */
+/* ---- the lease discipline (pgpool_conn.c) and round trips (pgpool_exec.c) ---- */
+
+/* COPY data for pgpool_conn_exec(): the statement's COPY FROM STDIN reads from produce(),
+ * COPY TO STDOUT writes to consume(). */
+typedef struct pgpool_copy {
+	/* Append CopyData messages to b (pgp_fe_copy_data), a few dozen KB at a time: 1 while more
+	 * may follow, 0 at the end, -1 to abort (CopyFail; the callback recorded why). */
+	int (*produce)(void *ctx, pgp_buf *b);
+	/* One row of COPY TO output. 0, or -1 to drop the rest (the callback recorded why). */
+	int (*consume)(void *ctx, const uint8_t *data, size_t len);
+	void *ctx;
+} pgpool_copy;
 
 /* What to send. A simple Query may hold several statements; extended sends
  * Parse/Bind/Describe(portal)/Execute/Sync. */
@@ -196,15 +257,20 @@ typedef struct pgpool_query {
 	bool aux;     /* the driver's own query: no deferred BEGIN, no capture, no pinning */
 	bool quiet;   /* failures are not recorded as the handle's error (catalog lookups) */
 	bool end_txn; /* COMMIT/ROLLBACK of the handle's transaction */
+	bool cleanup; /* cleaning up after PHP's time limit: the limit does not apply */
+	bool binary_result; /* extended: all result columns in binary format */
 	/* The SQL already scanned (a prepared statement, scanned once), with sql_len ending at its
 	 * first NUL; NULL: conn scans it. */
 	const pgpool_sql_info *info;
-	const char *stmt_name; /* extended: "" = the unnamed statement */
+	/* extended: the shared prepared statement's key (pgpool_prepared_key); 0 runs the unnamed
+	 * statement (Parse every time). */
+	uint64_t stmt_key;
 	uint16_t nparams;
 	const uint32_t *types; /* NULL: let the server infer them all */
 	const char *const *values;
 	const int32_t *lengths;
 	const int16_t *formats;
+	const pgpool_copy *copy; /* NULL: COPY FROM STDIN / TO STDOUT are refused */
 } pgpool_query;
 
 /* Register a new handle (factory) / forget it (closer). */
@@ -216,6 +282,8 @@ void pgpool_conn_unregister(pgpool_dbh *H);
  * deferred BEGIN first and capturing lastval() after an INSERT outside a transaction. The result
  * (res, initialised by the caller) holds the statement's rows, or its error. Returns true when
  * the statement succeeded; on false the error is recorded in dbh/stmt (PDO raises it).
+ * If PHP's max_execution_time runs out meanwhile, the statement is cancelled, the connection
+ * cleaned up and PHP's fatal error raised: this does not return.
  */
 bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res);
 /* Hold a lease (pgsqlGetPid, SERVER_INFO); pgpool_conn_settle() gives it back if nothing else
@@ -231,6 +299,67 @@ bool pgpool_conn_in_txn(const pgpool_dbh *H);
 /* Server parameter for this handle (see enum pgpool_param); never NULL. */
 const char *pgpool_conn_param(const pgpool_dbh *H, int param);
 int pgpool_conn_encoding(pgpool_dbh *H);
+/* Remember where the code that opened a transaction runs (for the request-end warning). */
+void pgpool_conn_note_origin(pgpool_dbh *H);
+/* At request end only: warn once that a transaction or a cursor still held the lease, naming
+ * where it began (PDO rolls back for the handle's destructor, before the closer). */
+void pgpool_conn_warn_leftover(pgpool_dbh *H);
+
+/* Used by pgpool_exec.c: */
+bool pgpool_conn_acquire(pgpool_dbh *H, pdo_stmt_t *stmt, bool quiet);
+/* Give the lease up: state 0 releases it (clean), else PGP_SLOT_RESET or PGP_SLOT_DISCARD. */
+void pgpool_conn_drop(pgpool_dbh *H, uint32_t state);
+/* Keep the lease with the handle until the request ends (session state changed). */
+void pgpool_conn_pin(pgpool_dbh *H);
+/* A ParameterStatus on the held lease; ours: sent by the driver's own statements (no pin). */
+void pgpool_conn_param_status(pgpool_dbh *H, const pgp_msg *m, bool ours);
+/* The transaction ended (COMMIT/ROLLBACK or a user's own): close large-object streams. */
+void pgpool_conn_txn_ended(pgpool_dbh *H);
+
+static inline bool pgpool_conn_held(const pgpool_dbh *H)
+{
+	return H->lease.pool != NULL;
+}
+
+/* ---- PHP's max_execution_time as a wall-clock bound on database waits (pgpool_timeout.c) ---- */
+
+void pgpool_timeout_minit(void);
+void pgpool_timeout_mshutdown(void);
+/* Request start: the time limit counts from now (set_time_limit() restarts it too). */
+void pgpool_timeout_rinit(void);
+/* pgp_now_us() when the limit runs out, 0 without a limit (or during request shutdown). */
+uint64_t pgpool_timeout_deadline_us(void);
+/* The limit has run out (a lease wait checks it after every wakeup). */
+bool pgpool_timeout_expired(void);
+/* Raise PHP's "Maximum execution time of N seconds exceeded" fatal error. */
+ZEND_NORETURN void pgpool_timeout_raise(void);
+
+/* ---- notifications (pgpool_notify.c) ---- */
+
+/* Queue a NotificationResponse received on the handle's connection. */
+void pgpool_notify_add(pgpool_dbh *H, const pgp_msg *m);
+/* Drop queued notifications (request end, handle closed). */
+void pgpool_notify_clear(pgpool_dbh *H);
+
+/* ---- large objects (pgpool_lob.c) ---- */
+
+/* A stream reading large object oid (a column bound as PDO::PARAM_LOB), NULL on failure. */
+php_stream *pgpool_lob_open_stream(pdo_stmt_t *stmt, uint32_t oid);
+/* The large object's oid if stm is one of this driver's large-object streams. */
+bool pgpool_lob_stream_oid(php_stream *stm, uint32_t *oid);
+/* Close every large-object stream of the handle (transaction end, handle closed). */
+void pgpool_lob_close_all(pgpool_dbh *H);
+
+/* ---- driver methods (pgpool_copy.c, pgpool_notify.c, pgpool_lob.c) ---- */
+
+PHP_METHOD(PgPool_Ext, pgsqlCopyFromArray);
+PHP_METHOD(PgPool_Ext, pgsqlCopyFromFile);
+PHP_METHOD(PgPool_Ext, pgsqlCopyToArray);
+PHP_METHOD(PgPool_Ext, pgsqlCopyToFile);
+PHP_METHOD(PgPool_Ext, pgsqlGetNotify);
+PHP_METHOD(PgPool_Ext, pgsqlLOBCreate);
+PHP_METHOD(PgPool_Ext, pgsqlLOBOpen);
+PHP_METHOD(PgPool_Ext, pgsqlLOBUnlink);
 
 /* ---- errors (pgpool_error.c) ---- */
 
@@ -259,7 +388,8 @@ typedef struct pgpool_stmt {
 	size_t query_len;     /* its length up to the first NUL (what is sent, as libpq does) */
 	pgpool_sql_info info; /* query scanned once (native prepares) */
 	bool native;          /* extended protocol with bound parameters */
-	bool named;           /* a server-side prepared statement (issue 4: shared by name) */
+	bool named;           /* a shared server-side prepared statement (pgpool_prepared.c) */
+	uint64_t sql_hash;    /* pgpool_prepared_sql_hash() of query (named statements) */
 	bool scrollable;      /* PDO::CURSOR_SCROLL: fetch orientations are honoured */
 	pgpool_result res;
 	bool has_result;

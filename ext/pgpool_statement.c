@@ -111,7 +111,6 @@ static int pgpool_stmt_execute(pdo_stmt_t *stmt)
 		q.sql_len = S->query_len;
 		q.info = &S->info;
 		q.extended = true;
-		q.stmt_name = ""; /* issue 4: a name derived from the SQL and parameter types */
 		/* As pdo_pgsql: as many parameters as were bound (the server checks the count). */
 		n = stmt->bound_params ? zend_hash_num_elements(stmt->bound_params) : 0;
 		if (n > UINT16_MAX) {
@@ -125,6 +124,8 @@ static int pgpool_stmt_execute(pdo_stmt_t *stmt)
 			typed |= S->param_types[i] != 0;
 		q.nparams = (uint16_t)n;
 		q.types = typed ? S->param_types : NULL;
+		if (S->named)
+			q.stmt_key = pgpool_prepared_key(S->sql_hash, q.nparams, q.types);
 		q.values = S->param_values;
 		q.lengths = S->param_lengths;
 		q.formats = S->param_formats;
@@ -170,11 +171,27 @@ static int stmt_bind_value(pdo_stmt_t *stmt, pgpool_stmt *S, struct pdo_bound_pa
 	}
 	if (PDO_PARAM_TYPE(param->param_type) == PDO_PARAM_LOB && Z_TYPE_P(v) == IS_RESOURCE) {
 		php_stream *stm;
+		uint32_t oid;
 
 		php_stream_from_zval_no_verify(stm, v);
 		if (stm == NULL) {
 			pgpool_error(stmt->dbh, stmt, "HY105", "Expected a stream resource");
 			return 0;
+		}
+		if (pgpool_lob_stream_oid(stm, &oid)) {
+			/* A large-object stream stands for its oid, as with pdo_pgsql. */
+			str = zend_string_alloc(4, 0);
+			ZSTR_VAL(str)[0] = (char)(oid >> 24);
+			ZSTR_VAL(str)[1] = (char)(oid >> 16);
+			ZSTR_VAL(str)[2] = (char)(oid >> 8);
+			ZSTR_VAL(str)[3] = (char)oid;
+			ZSTR_VAL(str)[4] = '\0';
+			S->param_strs[no] = str;
+			S->param_values[no] = ZSTR_VAL(str);
+			S->param_lengths[no] = 4;
+			S->param_formats[no] = 1;
+			S->param_types[no] = PGP_OID_OID;
+			return 1;
 		}
 		str = php_stream_copy_to_mem(stm, PHP_STREAM_COPY_ALL, 0);
 		S->param_strs[no] = str != NULL ? str : ZSTR_EMPTY_ALLOC();
@@ -392,11 +409,21 @@ static int pgpool_stmt_get_col(pdo_stmt_t *stmt, int colno, zval *result, enum p
 	case PGP_OID_OID: {
 		char buf[16];
 		size_t n = (size_t)len < sizeof(buf) - 1 ? (size_t)len : sizeof(buf) - 1;
+		uint32_t oid;
+		php_stream *stream;
 
-		/* Large-object streams for columns bound as LOB come with issue 4. */
 		memcpy(buf, val, n);
 		buf[n] = '\0';
-		ZVAL_LONG(result, (zend_long)(uint32_t)strtoul(buf, NULL, 10));
+		oid = (uint32_t)strtoul(buf, NULL, 10);
+		if (type != NULL && *type == PDO_PARAM_LOB) {
+			/* A column bound as LOB reads the large object. */
+			stream = pgpool_lob_open_stream(stmt, oid);
+			if (stream == NULL)
+				return 0;
+			php_stream_to_zval(stream, result);
+			return 1;
+		}
+		ZVAL_LONG(result, (zend_long)oid);
 		break;
 	}
 	case PGP_OID_BYTEA: {

@@ -314,6 +314,9 @@ static const struct {
     SQL_WORD("pg_try_advisory_lock", PGPOOL_W_ADVLOCK),
     SQL_WORD("pg_try_advisory_lock_shared", PGPOOL_W_ADVLOCK),
     SQL_WORD("set_config", PGPOOL_W_SETCONFIG),
+    SQL_WORD("hold", PGPOOL_W_HOLD),
+    SQL_WORD("deallocate", PGPOOL_W_DEALLOC),
+    SQL_WORD("discard", PGPOOL_W_DEALLOC),
 };
 
 static bool ident_start(unsigned char c)
@@ -337,7 +340,7 @@ static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned n
 		dst[n] = '\0';
 	}
 	/* Every word we look for starts with one of these letters: most identifiers stop here. */
-	if (strchr("inpstINPST", w[0]) == NULL)
+	if (strchr("dhinpstDHINPST", w[0]) == NULL)
 		return;
 	for (i = 0; i < PGP_ARRAY_LEN(sql_words); i++) {
 		if (sql_words[i].len == n && strncasecmp(sql_words[i].word, w, n) == 0) {
@@ -345,6 +348,20 @@ static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned n
 			break;
 		}
 	}
+}
+
+/* Does literal text (a string or a function body) mention deallocate or discard? A function
+ * can EXECUTE them, where no command tag tells. */
+static bool literal_deallocates(const char *p, const char *end)
+{
+	for (; p + 7 <= end; p++) {
+		if ((*p | 0x20) != 'd')
+			continue;
+		if ((p + 10 <= end && strncasecmp(p, "deallocate", 10) == 0) ||
+		    strncasecmp(p, "discard", 7) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Length of a dollar-quote tag ("$tag$" or "$$") at p, 0 if p does not start one. */
@@ -392,6 +409,7 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 				info->multi = true;
 			if (c == '\'' || c == '"') {
 				escapes = c == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e');
+				w = p;
 				for (p++; p < end; p++) {
 					if (escapes && *p == '\\' && p + 1 < end) {
 						p++;
@@ -402,12 +420,16 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 							break;
 					}
 				}
+				if (c == '\'' && literal_deallocates(w, p))
+					info->words |= PGPOOL_W_DEALLOC;
 				if (p < end)
 					p++;
 			} else if (c == '$' && (tag = dollar_tag(p, end)) != 0) {
 				w = p;
 				for (p += tag; p + tag <= end && memcmp(p, w, tag) != 0; p++)
 					;
+				if (literal_deallocates(w + tag, p))
+					info->words |= PGPOOL_W_DEALLOC;
 				p = p + tag <= end ? p + tag : end;
 			} else if (ident_start(c)) {
 				w = p;

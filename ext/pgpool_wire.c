@@ -10,7 +10,12 @@
  *   READING  before every read, and whenever more than one ReadyForQuery is still outstanding
  *            (a pipelined request: draining to the first one would desynchronise the stream);
  *   CLEAN    once the last ReadyForQuery was read; the transaction status of every
- *            ReadyForQuery is recorded as soon as it is read.
+ *            ReadyForQuery is recorded as soon as it is read;
+ *   COPY     throughout COPY IN/OUT (the caller says when).
+ *
+ * Deadlines: the pool's query_timeout and PHP's max_execution_time (as a wall-clock bound, see
+ * pgpool_timeout.c) cut a wait short; the broker then cancels the statement and the connection is
+ * drained here, within PGPOOL_WIRE_DRAIN_MS, or given up.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,8 +29,10 @@
 /* Room kept free for a read, and the size the input buffer shrinks back to after big results. */
 #define PGPOOL_WIRE_READ_CHUNK (64u * 1024u)
 #define PGPOOL_WIRE_KEEP       (256u * 1024u)
-/* How long draining after a cancel may take before the connection is given up. */
-#define PGPOOL_WIRE_DRAIN_MS 5000u
+/* How long draining after a cancel may take before the connection is given up: a statement
+ * notices a cancel within milliseconds; a backend that does not answer at all (stopped, network
+ * gone) must not keep the worker much past its deadline. */
+#define PGPOOL_WIRE_DRAIN_MS 1000u
 
 /* Per-process buffers: the request being built, and the bytes received. in.data[rpos, in.len) is
  * not yet returned to the caller; in.data[rpos, scan) is known to hold whole messages. */
@@ -70,22 +77,29 @@ static bool php_timed_out(void)
 	return zend_atomic_bool_load_ex(&EG(timed_out));
 }
 
-/* Wait for events on the socket until the round trip's deadline. 0 when ready, else the
- * enum pgpool_wire_stop reason (> 0) or PGPOOL_WIRE_IO. With drain set, PHP's timeout flag is
- * ignored (we are already cleaning up after a stop). */
+/* Wait for events on the socket until the round trip's deadlines (or, with drain set, until
+ * deadline_us alone: we are already cleaning up after a stop, PHP's limit no longer applies).
+ * 0 when ready, else the enum pgpool_wire_stop reason (> 0) or PGPOOL_WIRE_IO. */
 static int wire_wait(pgpool_wire_rt *rt, short events, uint64_t deadline_us, bool drain)
 {
 	struct pollfd pfd;
-	uint64_t now;
-	int timeout_ms, r;
+	uint64_t now, until;
+	int timeout_ms, r, why;
 
 	for (;;) {
 		timeout_ms = -1;
-		if (deadline_us != 0) {
+		until = deadline_us;
+		why = PGPOOL_STOP_QUERY_TIMEOUT;
+		if (!drain && rt->php_deadline_us != 0 &&
+		    (until == 0 || rt->php_deadline_us < until)) {
+			until = rt->php_deadline_us;
+			why = PGPOOL_STOP_PHP_TIMEOUT;
+		}
+		if (until != 0) {
 			now = pgp_now_us();
-			if (now >= deadline_us)
-				return PGPOOL_STOP_QUERY_TIMEOUT;
-			timeout_ms = (int)((deadline_us - now + 999) / 1000);
+			if (now >= until)
+				return why;
+			timeout_ms = (int)((until - now + 999) / 1000);
 		}
 		pfd.fd = rt->lease->fd;
 		pfd.events = events;
@@ -112,7 +126,9 @@ static void wire_mark(pgpool_wire_rt *rt)
 	uint32_t total = rt->rfq_left + wire_rfq_returned;
 	enum pgp_proto_pos pos = PGP_POS_READING; /* mid-message, or several Syncs still to come */
 
-	if (wire_scan == wire_in.len) {
+	if (rt->copy) {
+		pos = PGP_POS_COPY;
+	} else if (wire_scan == wire_in.len) {
 		if (wire_rfq_scanned >= total)
 			pos = PGP_POS_CLEAN;
 		else if (wire_rfq_scanned + 1 == total)
@@ -211,12 +227,16 @@ static int wire_cancel_and_drain(pgpool_wire_rt *rt, int reason)
 	int rc;
 
 	rt->stop = (uint8_t)reason;
-	if (pgpool_lease_cancel(rt->lease, &err) != 0)
+	/* Leaving COPY IN takes a CopyFail; no CopyDone/Fail has been written since the stop cut
+	 * the write short, so the stream can only be discarded. */
+	if (rt->copy || pgpool_lease_cancel(rt->lease, &err) != 0)
 		return PGPOOL_WIRE_IO;
 	for (;;) {
 		while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
 		                         PGP_MSG_MAX_DEFAULT, &m, &used)) == 1) {
 			wire_rpos += used;
+			if (m.type == PGP_BE_NOTIFICATION && rt->on_notify != NULL)
+				rt->on_notify(rt->notify_ctx, &m);
 			if (m.type == PGP_BE_READY_FOR_QUERY) {
 				if (pgp_be_ready_for_query(&m, &rt->txn_status) != 0)
 					return PGPOOL_WIRE_PROTO;
@@ -272,13 +292,17 @@ static int wire_write(pgpool_wire_rt *rt, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int pgpool_wire_send(pgpool_wire_rt *rt, pgpool_lease *l, uint32_t nsync, uint32_t timeout_ms)
+int pgpool_wire_send(pgpool_wire_rt *rt, pgpool_lease *l, uint32_t nsync, uint32_t timeout_ms,
+                     uint64_t php_deadline_us, pgpool_wire_notify_fn on_notify, void *notify_ctx)
 {
 	memset(rt, 0, sizeof(*rt));
 	rt->lease = l;
 	rt->rfq_left = nsync;
 	rt->start_us = pgp_now_us();
 	rt->deadline_us = timeout_ms ? rt->start_us + (uint64_t)timeout_ms * 1000u : 0;
+	rt->php_deadline_us = php_deadline_us;
+	rt->on_notify = on_notify;
+	rt->notify_ctx = notify_ctx;
 	/* A round trip starts with nothing buffered: the previous one ended at ReadyForQuery. */
 	wire_in.len = 0;
 	wire_rpos = wire_scan = 0;
@@ -288,13 +312,47 @@ int pgpool_wire_send(pgpool_wire_rt *rt, pgpool_lease *l, uint32_t nsync, uint32
 
 int pgpool_wire_send_more(pgpool_wire_rt *rt, const pgp_buf *b)
 {
-	int rc = wire_write(rt, b->data, b->len);
+	size_t off = 0;
+	ssize_t n;
+	int rc;
 
-	return rc == 0 ? 0 : PGPOOL_WIRE_IO;
+	/* The request went out already: the stream is mid-round-trip, a stop cannot leave it as
+	 * it was. Unlike wire_write() nothing read so far is lost. */
+	pgpool_lease_set_pos(rt->lease, rt->copy ? PGP_POS_COPY : PGP_POS_WRITING);
+	while (off < b->len) {
+		n = send(rt->lease->fd, b->data + off, b->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = wire_wait(rt, POLLOUT, rt->deadline_us, false);
+			if (rc == 0)
+				continue;
+			if (rc > 0) {
+				rt->stop = (uint8_t)rc;
+				return PGPOOL_WIRE_CANCELED;
+			}
+			return PGPOOL_WIRE_IO;
+		}
+		rt->err = n < 0 ? errno : EPIPE;
+		return PGPOOL_WIRE_IO;
+	}
+	wire_poll_first = true;
+	wire_mark(rt);
+	return 0;
+}
+
+void pgpool_wire_set_copy(pgpool_wire_rt *rt, bool copy)
+{
+	rt->copy = copy;
+	wire_mark(rt);
 }
 
 /* The round trip is complete: anything still buffered must be asynchronous chatter. */
-static int wire_finish(void)
+static int wire_finish(pgpool_wire_rt *rt)
 {
 	pgp_msg m;
 	size_t used;
@@ -308,6 +366,8 @@ static int wire_finish(void)
 		if (m.type != PGP_BE_NOTIFICATION && m.type != PGP_BE_NOTICE &&
 		    m.type != PGP_BE_PARAMETER_STATUS)
 			return PGPOOL_WIRE_IO;
+		if (m.type == PGP_BE_NOTIFICATION && rt->on_notify != NULL)
+			rt->on_notify(rt->notify_ctx, &m);
 		wire_rpos += used;
 	}
 	if (wire_rpos != wire_in.len)
@@ -325,10 +385,16 @@ int pgpool_wire_next(pgpool_wire_rt *rt, pgp_msg *msg)
 	wire_rpos += rt->msg_size;
 	rt->msg_size = 0;
 	if (rt->rfq_left == 0)
-		return wire_finish();
+		return wire_finish(rt);
 	for (;;) {
 		rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
 		                 PGP_MSG_MAX_DEFAULT, msg, &used);
+		if (rc == 1 && msg->type == PGP_BE_NOTIFICATION) {
+			if (rt->on_notify != NULL)
+				rt->on_notify(rt->notify_ctx, msg);
+			wire_rpos += used;
+			continue;
+		}
 		if (rc == 1) {
 			rt->msg_size = used;
 			if (msg->type == PGP_BE_READY_FOR_QUERY) {
@@ -346,5 +412,64 @@ int pgpool_wire_next(pgpool_wire_rt *rt, pgp_msg *msg)
 			return wire_cancel_and_drain(rt, rc);
 		if (rc < 0)
 			return rc;
+	}
+}
+
+int pgpool_wire_idle(pgpool_lease *l, uint32_t timeout_ms, pgpool_wire_notify_fn on_notify,
+                     void *notify_ctx)
+{
+	pgpool_wire_rt rt;
+	uint64_t until = pgp_now_us() + (uint64_t)timeout_ms * 1000u;
+	size_t used, want = PGP_MSG_HDR;
+	pgp_msg m;
+	int rc;
+
+	/* A round trip that expects nothing: reads leave READING only on a message boundary. */
+	memset(&rt, 0, sizeof(rt));
+	rt.lease = l;
+	rt.sent = true;
+	wire_in.len = 0;
+	wire_rpos = wire_scan = 0;
+	wire_rfq_scanned = wire_rfq_returned = 0;
+	for (;;) {
+		struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+		uint64_t now = pgp_now_us();
+		int wait_ms = now >= until ? 0 : (int)((until - now + 999) / 1000);
+
+		/* Once a message has begun, its rest is on its way: wait for it whatever the
+		 * caller's timeout (bounded by the drain limit). */
+		if (wire_rpos < wire_in.len)
+			wait_ms = (int)PGPOOL_WIRE_DRAIN_MS;
+		rc = poll(&pfd, 1, wait_ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return PGPOOL_WIRE_IO;
+		if (rc == 0)
+			return wire_rpos < wire_in.len ? PGPOOL_WIRE_IO : 0;
+		wire_poll_first = false;
+		rc = wire_read(&rt, want, pgp_now_us() + (uint64_t)PGPOOL_WIRE_DRAIN_MS * 1000u,
+		               true);
+		if (rc != 0)
+			return PGPOOL_WIRE_IO;
+		while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
+		                         PGP_MSG_MAX_DEFAULT, &m, &used)) == 1) {
+			wire_rpos += used;
+			if (m.type == PGP_BE_NOTIFICATION) {
+				if (on_notify != NULL)
+					on_notify(notify_ctx, &m);
+			} else if (m.type != PGP_BE_NOTICE && m.type != PGP_BE_PARAMETER_STATUS) {
+				return PGPOOL_WIRE_IO; /* e.g. FATAL before the server hangs up */
+			}
+		}
+		if (rc < 0)
+			return PGPOOL_WIRE_IO;
+		want = used;
+		if (wire_rpos == wire_in.len) {
+			wire_in.len = wire_rpos = wire_scan = 0;
+			pgpool_lease_set_pos(l, PGP_POS_CLEAN);
+			if (pgp_now_us() >= until)
+				return 0;
+		}
 	}
 }

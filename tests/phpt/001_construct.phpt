@@ -21,6 +21,8 @@ $db = new PgPool('pgpool:pool=main', PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD);
 var_dump($db->query("SELECT 'pool by name'")->fetchColumn());
 $db = new PDO('pgpool:pool=sess', PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD);
 var_dump(get_class($db), $db->query("SELECT current_database()")->fetchColumn());
+/* a PgPool reports pdo_pgsql's driver name; PDO with a pgpool: DSN the driver it named */
+var_dump($db->getAttribute(PDO::ATTR_DRIVER_NAME));
 
 /* user and password inside the DSN; arguments win over them */
 $db = new PgPool(PGPOOL_TEST_DSN . ';user=' . PGPOOL_TEST_USER . ';password=' . PGPOOL_TEST_PASSWORD);
@@ -59,12 +61,13 @@ string(3) "PDO"
 bool(false)
 bool(true)
 bool(true)
-string(6) "pgpool"
+string(5) "pgsql"
 string(7) "app/app"
 bool(true)
 string(12) "pool by name"
 string(3) "PDO"
 string(4) "sess"
+string(6) "pgpool"
 string(15) "dsn credentials"
 string(13) "argument wins"
 array(1) {

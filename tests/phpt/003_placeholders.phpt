@@ -65,7 +65,7 @@ foreach ([
     }
 }
 ?>
---EXPECT--
+--EXPECTF--
 emulate: false
 array(2) {
   ["a"]=>
@@ -137,6 +137,6 @@ array(3) {
   int(5)
 }
 SQLSTATE[HY093]: Invalid parameter number: :b
-SQLSTATE[08P01]: <<Unknown error>>: 7 ERROR:  bind message supplies 1 parameters, but prepared statement "" requires 2
+SQLSTATE[08P01]: <<Unknown error>>: 7 ERROR:  bind message supplies 1 parameters, but prepared statement "pgpool_%x" requires 2
 SQLSTATE[22P02]: Invalid text representation: 7 ERROR:  invalid input syntax for type integer: "x"
 CONTEXT:  unnamed portal parameter $1 = '...'

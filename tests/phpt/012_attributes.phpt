@@ -10,6 +10,7 @@ $direct = pgpool_direct();
 var_dump($pool->getAttribute(PDO::ATTR_SERVER_VERSION) === $direct->getAttribute(PDO::ATTR_SERVER_VERSION));
 var_dump($pool->getAttribute(PDO::ATTR_CLIENT_VERSION));
 var_dump($pool->getAttribute(PDO::ATTR_CONNECTION_STATUS));
+/* a PgPool stands in for pdo_pgsql: frameworks switch on the driver name */
 var_dump($pool->getAttribute(PDO::ATTR_DRIVER_NAME));
 /* server info needs a backend: this reads its pid from a lease, which is released again */
 $info = $pool->getAttribute(PDO::ATTR_SERVER_INFO);
@@ -52,7 +53,7 @@ try {
 bool(true)
 string(%d) "%d.%d.%d"
 string(31) "Connection OK; waiting to send."
-string(6) "pgpool"
+string(5) "pgsql"
 bool(true)
 PID: N; Client Encoding: UTF8; Is Superuser: off; Session Authorization: app; Date Style: ISO, MDY
 int(0)

@@ -1,0 +1,716 @@
+/*
+ * pgpool_exec.c: one statement's round trip on a handle's connection (pgpool_conn_exec): what
+ * goes into the one write, reading the response, and what the response tells the lease
+ * discipline (pgpool_conn.c).
+ *
+ * A round trip is one write and reads until its last ReadyForQuery. The write holds, in order and
+ * as needed: the DSN's session settings (first statement on a lease), `SELECT lastval()`, the
+ * deferred BEGIN, the statement itself, `SELECT lastval()` again. Each of them ends in its own
+ * ReadyForQuery (a segment), so an error in one cannot undo the others.
+ *
+ * Native prepares use shared named statements (pgpool_prepared.c): a statement recorded on the
+ * leased slot goes out as Bind/Describe/Execute/Sync; otherwise Close + Parse come first and the
+ * statement is recorded once ParseComplete arrives. When statements may have gone behind the
+ * record's back (a Bind of a recorded statement failed with 26000; a DEALLOCATE or DISCARD ALL
+ * tag; SQL that mentions them, e.g. a DO block that EXECUTEs one), the slot's record is rebuilt
+ * from pg_prepared_statements on the same lease (at once, or when an aborted transaction ends).
+ * A statement whose Bind failed that way (or with 0A000 "cached plan must not change result
+ * type": DDL changed its columns) is retried once with Parse, when no transaction was open
+ * before the round trip (a transaction begun in it is rolled back and begun again: it had done
+ * nothing else). Inside an open transaction the error stands, as it would with pdo_pgsql.
+ *
+ * lastInsertId() after an INSERT outside a transaction: the lease is gone by the time the
+ * application asks, so the round trip of a single INSERT (or of a statement calling nextval or
+ * setval) also runs `SELECT lastval()` before and after it. The value after is kept as this
+ * handle's lastval when it differs from the value before, i.e. when the statement itself drew
+ * from a sequence; a value another client left on the backend is never reported. A transaction
+ * that runs such a statement gets the same treatment around it: lastval() is read before its
+ * BEGIN (when its first statement is one) and after its COMMIT or ROLLBACK (sequences are not
+ * transactional). Inside a transaction (or while the lease is pinned or held in session mode)
+ * lastInsertId() asks the held connection, as pdo_pgsql does.
+ */
+#include <string.h>
+
+#include "php.h"
+#include "zend_exceptions.h"
+#include "zend_smart_str.h"
+
+#include "pgpool_driver_int.h"
+
+/* Round-trip segments: each ends with one ReadyForQuery. */
+enum exec_segment {
+	SEG_SETUP = 0,
+	SEG_BEGIN,
+	SEG_LASTVAL_BEFORE,
+	SEG_MAIN,
+	SEG_LASTVAL_AFTER,
+};
+
+enum exec_outcome {
+	EXEC_OK = 0,
+	EXEC_FAILED,
+	EXEC_RETRY, /* stale prepared-statement record: run again with Parse */
+};
+
+/* The shared prepared statement of one attempt. */
+typedef struct exec_prep {
+	bool named; /* a shared named statement (else the unnamed one, or a simple Query) */
+	bool hit;   /* recorded on the slot: no Parse sent */
+	bool bound; /* BindComplete seen */
+	bool stale; /* Bind failed although the record said the statement was there */
+	int idx;    /* miss: the record entry to fill when ParseComplete arrives */
+	char name[PGPOOL_STMT_NAME_SIZE];
+} exec_prep;
+
+/* Buffer for COPY data (per process, reused). */
+static pgp_buf exec_copy_buf;
+
+static void exec_on_notify(void *ctx, const pgp_msg *m)
+{
+	pgpool_notify_add(ctx, m);
+}
+
+/* Does a command tag say the statement left session state behind? */
+static bool tag_changes_session(const char *tag, const pgpool_sql_info *info)
+{
+	if (strcmp(tag, "SET") == 0) {
+		/* SET LOCAL and SET TRANSACTION end with the transaction. */
+		return info->multi || strcmp(info->first, "SET") != 0 ||
+		       (strcmp(info->second, "LOCAL") != 0 &&
+		        strcmp(info->second, "TRANSACTION") != 0);
+	}
+	if (strcmp(tag, "RESET") == 0 || strcmp(tag, "LISTEN") == 0 ||
+	    strcmp(tag, "PREPARE") == 0 || strcmp(tag, "LOAD") == 0)
+		return true;
+	/* A cursor without HOLD ends with its transaction, which holds the lease anyway. */
+	if (strcmp(tag, "DECLARE CURSOR") == 0)
+		return (info->words & PGPOOL_W_HOLD) || info->multi;
+	/* CREATE TEMP TABLE/VIEW/SEQUENCE, CREATE TABLE AS / SELECT INTO a temporary table. */
+	if ((info->words & PGPOOL_W_TEMP) &&
+	    (strncmp(tag, "CREATE", 6) == 0 ||
+	     (strncmp(tag, "SELECT", 6) == 0 && (info->words & PGPOOL_W_INTO))))
+		return true;
+	return false;
+}
+
+/* Tags that say prepared statements may have gone (the slot's records are forgotten). */
+static bool tag_deallocates(const char *tag)
+{
+	return strncmp(tag, "DEALLOCATE", 10) == 0 || strcmp(tag, "DISCARD ALL") == 0;
+}
+
+/* Keep count of cursors declared WITH HOLD (the request-end warning names the first), and note
+ * SQL-level PREPAREs. */
+static void exec_track_cursors(pgpool_dbh *H, const char *tag, const pgpool_sql_info *info)
+{
+	if (strcmp(tag, "PREPARE") == 0)
+		H->user_prepared = true; /* deallocated before the lease goes back */
+	if (strcmp(tag, "DECLARE CURSOR") == 0 && (info->words & PGPOOL_W_HOLD)) {
+		if (H->cursors++ == 0)
+			pgpool_conn_note_origin(H);
+	} else if (strcmp(tag, "CLOSE CURSOR ALL") == 0) {
+		H->cursors = 0;
+	} else if (strcmp(tag, "CLOSE CURSOR") == 0 && H->cursors > 0) {
+		H->cursors--;
+	}
+}
+
+static void exec_lost_error(pgpool_dbh *H, pdo_stmt_t *stmt, int rc, const pgpool_wire_rt *rt,
+                            const pgpool_result *res, bool quiet)
+{
+	static const char closed[] = "server closed the connection unexpectedly\n\tThis probably "
+	                             "means the server terminated abnormally\n\tbefore or while "
+	                             "processing the request.";
+	smart_str msg = {0};
+
+	pgpool_pool_count_error(H->pool);
+	if (quiet)
+		return;
+	if (rc == PGPOOL_WIRE_PROTO) {
+		pgpool_error(H->dbh, stmt, "08P01",
+		             "lost synchronization with server: the connection was discarded");
+		return;
+	}
+	/* As libpq words it: what the server said before it hung up (administrator shutdown,
+	 * idle timeout...), then the loss itself. */
+	if (res != NULL && res->status == PGPOOL_RES_ERROR && res->errmsg != NULL) {
+		smart_str_append(&msg, res->errmsg);
+		smart_str_appendc(&msg, '\n');
+	}
+	if (rt->stop != PGPOOL_STOP_NONE) {
+		smart_str_appends(&msg, rt->stop == PGPOOL_STOP_PHP_TIMEOUT
+		                            ? "PHP's max_execution_time was reached"
+		                            : "the statement exceeded the pool's query_timeout");
+		smart_str_appends(&msg, " and could not be cancelled: the connection was closed");
+	} else if (rt->err == 0 || rt->err == EPIPE || rt->err == ECONNRESET) {
+		smart_str_appendl(&msg, closed, sizeof(closed) - 1);
+	} else {
+		smart_str_appends(&msg, "could not receive data from server: ");
+		smart_str_appends(&msg, strerror(rt->err));
+	}
+	smart_str_0(&msg);
+	pgpool_error(H->dbh, stmt, "08006", ZSTR_VAL(msg.s));
+	smart_str_free(&msg);
+}
+
+static void exec_cancel_error(pgpool_dbh *H, pdo_stmt_t *stmt, bool quiet)
+{
+	char msg[256];
+
+	pgpool_pool_count_error(H->pool);
+	if (quiet)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "ERROR:  canceling statement due to the pool's query_timeout (%u ms)",
+	         H->pool->query_timeout_ms);
+	pgpool_error(H->dbh, stmt, "57014", msg);
+}
+
+/* PHP's time limit ran out: roll back what the handle had open (the lease goes back clean at
+ * request end, or now), then raise PHP's fatal error. */
+static ZEND_NORETURN void exec_raise_timeout(pgpool_dbh *H)
+{
+	pgpool_query q = {.sql = "ROLLBACK",
+	                  .sql_len = 8,
+	                  .aux = true,
+	                  .end_txn = true,
+	                  .quiet = true,
+	                  .cleanup = true};
+	pgpool_result res;
+
+	H->txn_pending = false;
+	if (pgpool_conn_held(H) && H->txn_status != PGP_TXN_IDLE) {
+		pgpool_result_init(&res, false, q.sql, q.sql_len, PGPOOL_ENC_UTF8);
+		(void)pgpool_conn_exec(H, NULL, &q, &res);
+		pgpool_result_free(&res);
+		if (pgpool_conn_held(H) && H->txn_status != PGP_TXN_IDLE)
+			pgpool_conn_drop(H, PGP_SLOT_DISCARD);
+	}
+	pgpool_conn_txn_ended(H);
+	pgpool_conn_settle(H);
+	pgpool_wire_trim();
+	pgpool_timeout_raise();
+}
+
+/* Append the statement's messages to the request. 0 or -errno. */
+static int exec_build_main(pgp_buf *b, const pgpool_query *q, size_t sql_len, exec_prep *prep,
+                           struct pgp_shm_slot *slot, bool force_parse, uint64_t now)
+{
+	const char *name = "";
+	char victim_name[PGPOOL_STMT_NAME_SIZE];
+	uint64_t victim;
+	int rc = 0, idx;
+
+	if (!q->extended)
+		return pgp_fe_query(b, q->sql, sql_len);
+	if (q->stmt_key != 0) {
+		prep->named = true;
+		pgpool_prepared_name(q->stmt_key, prep->name);
+		name = prep->name;
+		idx = pgpool_prepared_find(slot, q->stmt_key, now);
+		prep->hit = idx >= 0 && !force_parse;
+		if (!prep->hit) {
+			if (idx < 0) {
+				idx = pgpool_prepared_reserve(slot, &victim);
+				if (victim != 0) {
+					/* Least recently used on this backend: make room. */
+					pgpool_prepared_name(victim, victim_name);
+					rc |= pgp_fe_close(b, 'S', victim_name);
+				}
+			}
+			prep->idx = idx;
+			/* The record may under-count: a statement of this name could exist. */
+			rc |= pgp_fe_close(b, 'S', name);
+		}
+	}
+	/* Like libpq: parameter types go with Parse only when the caller has some; otherwise the
+	 * server infers them and a Bind with more values than $n fails (08P01). */
+	if (!prep->hit)
+		rc |= pgp_fe_parse(b, name, q->sql, sql_len, q->types ? q->nparams : 0, q->types);
+	rc |= pgp_fe_bind(b, "", name, q->nparams, q->formats, q->values, q->lengths,
+	                  q->binary_result ? 1 : 0);
+	rc |= pgp_fe_describe(b, 'P', "");
+	rc |= pgp_fe_execute(b, "", 0);
+	rc |= pgp_fe_sync(b);
+	return rc;
+}
+
+/* The value of a one-column, one-row result (lastval()), copied into out. */
+static void exec_take_value(const pgp_msg *m, char *out, size_t cap)
+{
+	const uint8_t *val;
+	int32_t len;
+	size_t pos = 0;
+	uint16_t n;
+
+	if (pgp_be_data_row(m, &n) != 0 || n != 1 ||
+	    pgp_be_data_row_value(m, &pos, &val, &len) != 0 || len <= 0 || (size_t)len >= cap)
+		return;
+	memcpy(out, val, (size_t)len);
+	out[len] = '\0';
+}
+
+/* The server answered COPY ... FROM STDIN: stream the caller's data, or refuse it so the
+ * statement ends with an error. 0, or a PGPOOL_WIRE_* error (the stream is mid-COPY). */
+static int exec_copy_in(pgpool_wire_rt *rt, const pgpool_query *q)
+{
+	pgp_buf *b = &exec_copy_buf;
+	int more = -1, rc = 0;
+
+	pgpool_wire_set_copy(rt, true);
+	if (q->copy != NULL && q->copy->produce != NULL) {
+		do {
+			b->len = 0;
+			more = q->copy->produce(q->copy->ctx, b);
+			if (more >= 0 && b->len > 0)
+				rc = pgpool_wire_send_more(rt, b);
+		} while (more > 0 && rc == 0);
+	}
+	if (rc == 0) {
+		b->len = 0;
+		if (more == 0)
+			rc = pgp_fe_copy_done(b);
+		else if (q->copy != NULL)
+			rc = pgp_fe_copy_fail(b, "COPY data could not be produced");
+		else
+			rc = pgp_fe_copy_fail(b, "COPY FROM STDIN is not supported through "
+			                         "query()/exec() of PgPool");
+		/* In the extended protocol the server ignored our Sync while in COPY mode. */
+		if (rc == 0 && q->extended)
+			rc = pgp_fe_sync(b);
+		rc = rc == 0 ? pgpool_wire_send_more(rt, b) : PGPOOL_WIRE_IO;
+	}
+	pgp_buf_trim(b, 64u * 1024u);
+	/* Anything but a complete CopyDone/CopyFail leaves the stream mid-COPY: discard it. */
+	if (rc != 0)
+		return PGPOOL_WIRE_IO;
+	pgpool_wire_set_copy(rt, false);
+	return 0;
+}
+
+/* Statements whose success may move lastval(): INSERT (also inside WITH), nextval, setval. */
+static bool statement_draws_sequence(const pgpool_sql_info *info)
+{
+	return strcmp(info->first, "INSERT") == 0 ||
+	       (strcmp(info->first, "WITH") == 0 && (info->words & PGPOOL_W_INSERT)) ||
+	       (info->words & PGPOOL_W_SEQFUNC);
+}
+
+/*
+ * Keep this handle's lastval after a round trip. before/after: the lastval() values read around
+ * the statement (NULL when not asked, "" when not defined). A value is taken only when it differs
+ * from the one before, so a value another client left on the backend is not reported as ours;
+ * at the end of a transaction the "before" is the one read before its BEGIN, if any.
+ */
+static void exec_track_lastval(pgpool_dbh *H, const pgpool_query *q, bool begin, bool seq_in_txn,
+                               const char *before, const char *after, bool ok)
+{
+	if (begin)
+		strlcpy(H->txn_lastval, before != NULL ? before : "", sizeof(H->txn_lastval));
+	if (seq_in_txn || (begin && before != NULL))
+		H->seq_touched = true;
+	if (after != NULL && after[0] != '\0' && (ok || q->end_txn)) {
+		if (q->end_txn)
+			before = H->txn_lastval;
+		if (before == NULL || strcmp(before, after) != 0) {
+			memcpy(H->lastval, after, sizeof(H->lastval));
+			H->lastval_valid = true;
+		}
+	}
+	if (H->txn_status == PGP_TXN_IDLE && !H->txn_pending) {
+		H->seq_touched = false;
+		H->txn_lastval[0] = '\0';
+	}
+}
+
+/* Is an ErrorResponse to a Bind of a recorded statement the sign of a stale record? */
+static bool error_means_stale(const pgp_msg *m)
+{
+	pgp_error e;
+
+	if (pgp_be_error(m, &e) != 0 || e.sqlstate == NULL)
+		return false;
+	if (strcmp(e.sqlstate, "26000") == 0) /* prepared statement does not exist */
+		return true;
+	return strcmp(e.sqlstate, "0A000") == 0 && e.message != NULL &&
+	       strstr(e.message, "cached plan must not change result type") != NULL;
+}
+
+/* The statements named like ours on the backend, newest first; more than the record holds are
+ * closed (they would never be evicted otherwise). */
+static const char exec_resync_sql[] =
+    "SELECT name FROM pg_catalog.pg_prepared_statements WHERE left(name, 7) = 'pgpool_' "
+    "ORDER BY prepare_time DESC";
+
+/* Collect one pg_prepared_statements row into the record, or a Close for the surplus. */
+static void exec_resync_row(pgpool_dbh *H, const pgp_msg *m, uint32_t *n, pgp_buf *closes,
+                            uint64_t now)
+{
+	const uint8_t *val;
+	int32_t len;
+	size_t pos = 0;
+	uint16_t ncols;
+	char name[PGPOOL_STMT_NAME_SIZE];
+	uint64_t key = 0;
+	int i;
+
+	if (pgp_be_data_row(m, &ncols) != 0 || ncols != 1 ||
+	    pgp_be_data_row_value(m, &pos, &val, &len) != 0 || len != PGPOOL_STMT_NAME_SIZE - 1)
+		return;
+	memcpy(name, val, (size_t)len);
+	name[len] = '\0';
+	for (i = sizeof(PGPOOL_STMT_PREFIX) - 1; i < len; i++) {
+		int c = name[i];
+
+		key = key << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	if (*n < PGP_SLOT_STMTS) {
+		/* Newest first: keep that order for the LRU. */
+		pgpool_prepared_record(H->lease.shm_slot, (int)*n, key, now - *n);
+		(*n)++;
+	} else if (pgp_fe_close(closes, 'S', name) != 0) {
+		closes->len =
+		    0; /* out of memory: the surplus stays unrecorded, which is harmless */
+	}
+}
+
+/*
+ * Rebuild the slot's record of prepared statements from what the backend has, on the held lease
+ * at ReadyForQuery 'I' or 'T' (a failed transaction cannot run the query: the caller waits until
+ * it ends). false when the connection broke (it is discarded).
+ */
+static bool exec_resync(pgpool_dbh *H)
+{
+	pgpool_wire_rt rt;
+	pgp_buf *b = pgpool_wire_request();
+	pgp_buf closes = {0};
+	uint64_t now = pgp_now_us();
+	uint32_t n = 0;
+	pgp_msg m;
+	int rc;
+
+	H->resync_pending = false;
+	pgpool_prepared_forget_all(H->lease.shm_slot);
+	rc = pgp_fe_query(b, exec_resync_sql, sizeof(exec_resync_sql) - 1) != 0
+	         ? PGPOOL_WIRE_IO
+	         : pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0, exec_on_notify,
+	                            H);
+	if (rc == 0) {
+		while ((rc = pgpool_wire_next(&rt, &m)) == 1) {
+			if (m.type == PGP_BE_DATA_ROW)
+				exec_resync_row(H, &m, &n, &closes, now);
+		}
+	}
+	if (rc == 0 && closes.len > 0) {
+		b = pgpool_wire_request();
+		rc = pgp_buf_append(b, closes.data, closes.len) != 0 || pgp_fe_sync(b) != 0
+		         ? PGPOOL_WIRE_IO
+		         : pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0,
+		                            exec_on_notify, H);
+		if (rc == 0) {
+			while ((rc = pgpool_wire_next(&rt, &m)) == 1)
+				;
+		}
+	}
+	pgp_buf_free(&closes);
+	if (rc != 0) {
+		pgpool_conn_drop(H, PGP_SLOT_DISCARD);
+		return false;
+	}
+	H->txn_status = rt.txn_status;
+	return true;
+}
+
+/* A stale record was found while a transaction begun in this round trip is now failed: end it
+ * on the held lease so the retry can begin it again. false if the connection is unusable. */
+static bool exec_rollback_for_retry(pgpool_dbh *H)
+{
+	pgpool_wire_rt rt;
+	pgp_buf *b = pgpool_wire_request();
+	pgp_msg m;
+	int rc;
+
+	if (pgp_fe_query(b, "ROLLBACK", 8) != 0)
+		return false;
+	rc = pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0, exec_on_notify, H);
+	if (rc == 0) {
+		while ((rc = pgpool_wire_next(&rt, &m)) == 1)
+			;
+	}
+	if (rc != 0 || rt.txn_status != PGP_TXN_IDLE) {
+		pgpool_conn_drop(H, PGP_SLOT_DISCARD);
+		return false;
+	}
+	H->txn_status = PGP_TXN_IDLE;
+	return true;
+}
+
+static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res,
+                     bool force_parse)
+{
+	pdo_dbh_t *dbh = H->dbh;
+	uint8_t segs[5];
+	uint32_t nsync = 0, seg = 0;
+	pgpool_sql_info info;
+	pgpool_wire_rt rt;
+	exec_prep prep = {.idx = -1};
+	pgp_buf *b;
+	pgp_msg m;
+	char before[24] = "", after[24] = "";
+	bool begin, was_idle, was_in_txn, seq, setup, cap_before = false, cap_after = false;
+	bool tags_changed = false, completed = false, dealloc = false, copy_out = false;
+	/* libpq sends the text up to a NUL */
+	size_t sql_len = q->info ? q->sql_len : strnlen(q->sql, q->sql_len);
+	uint64_t dur, now, php_deadline = 0;
+	int rc;
+
+	if (!q->cleanup) {
+		php_deadline = pgpool_timeout_deadline_us();
+		if (php_deadline != 0 && pgp_now_us() >= php_deadline)
+			exec_raise_timeout(H);
+	}
+	if (pgpool_conn_held(H) && !pgpool_lease_owned(&H->lease)) {
+		/* The broker took the connection back (we were thought dead): it is not ours. */
+		pgpool_conn_drop(H, PGP_SLOT_DISCARD);
+		H->txn_pending = false;
+		if (!q->quiet)
+			pgpool_error(
+			    dbh, stmt, "08006",
+			    "the pool reclaimed this connection; the transaction, if any, is lost");
+		return EXEC_FAILED;
+	}
+	if (!pgpool_conn_held(H) && !pgpool_conn_acquire(H, stmt, q->quiet))
+		return EXEC_FAILED;
+
+	memset(&info, 0, sizeof(info));
+	if (q->info != NULL)
+		info = *q->info;
+	else if (!q->aux)
+		pgpool_sql_scan(q->sql, sql_len, &info);
+	begin = H->txn_pending && !q->aux;
+	was_in_txn = H->txn_pending || H->txn_status != PGP_TXN_IDLE;
+	was_idle = !begin && H->txn_status == PGP_TXN_IDLE;
+	seq = !q->aux && statement_draws_sequence(&info);
+	setup = !q->aux && H->setup_sql != NULL && !H->setup_done;
+	/* lastval() capture (see the file comment): around a single statement outside a
+	 * transaction; before the BEGIN of a transaction that starts with one; after the COMMIT or
+	 * ROLLBACK of a transaction that ran one. Never while the lease stays with us anyway. */
+	if (!H->pinned && !setup && H->pool->mode != PGP_MODE_SESSION) {
+		cap_before = seq && (begin || (was_idle && !info.multi));
+		cap_after = (seq && was_idle && !info.multi) || (q->end_txn && H->seq_touched);
+	}
+
+	now = pgp_now_us();
+	b = pgpool_wire_request();
+	rc = 0;
+	if (setup) {
+		rc |= pgp_fe_query(b, H->setup_sql, strlen(H->setup_sql));
+		segs[nsync++] = SEG_SETUP;
+	}
+	if (cap_before) {
+		rc |= pgp_fe_query(b, "SELECT lastval()", 16);
+		segs[nsync++] = SEG_LASTVAL_BEFORE;
+	}
+	if (begin) {
+		rc |= pgp_fe_query(b, "BEGIN", 5);
+		segs[nsync++] = SEG_BEGIN;
+	}
+	rc |= exec_build_main(b, q, sql_len, &prep, H->lease.shm_slot, force_parse, now);
+	segs[nsync++] = SEG_MAIN;
+	if (cap_after) {
+		rc |= pgp_fe_query(b, "SELECT lastval()", 16);
+		segs[nsync++] = SEG_LASTVAL_AFTER;
+	}
+	if (rc != 0) {
+		if (!q->quiet)
+			pgpool_error(dbh, stmt, "54000",
+			             "could not build the request: out of memory or too many "
+			             "parameters");
+		pgpool_conn_settle(H);
+		return EXEC_FAILED;
+	}
+
+	rc = pgpool_wire_send(&rt, &H->lease, nsync, H->pool->query_timeout_ms, php_deadline,
+	                      exec_on_notify, H);
+	if (rc == 0) {
+		while ((rc = pgpool_wire_next(&rt, &m)) == 1) {
+			if (m.type == PGP_BE_READY_FOR_QUERY) {
+				seg++;
+				continue;
+			}
+			if (seg >= nsync) {
+				rc = PGPOOL_WIRE_PROTO;
+				break;
+			}
+			if (m.type == PGP_BE_PARAMETER_STATUS) {
+				pgpool_conn_param_status(H, &m, q->aux || segs[seg] != SEG_MAIN);
+				continue;
+			}
+			if (m.type == PGP_BE_COPY_IN_RESPONSE) {
+				rc = exec_copy_in(&rt, q);
+				if (rc != 0)
+					break;
+				continue;
+			}
+			if (m.type == PGP_BE_COPY_OUT_RESPONSE ||
+			    m.type == PGP_BE_COPY_BOTH_RESPONSE) {
+				if (m.type == PGP_BE_COPY_OUT_RESPONSE && q->copy != NULL &&
+				    q->copy->consume != NULL) {
+					copy_out = true;
+					pgpool_wire_set_copy(&rt, true);
+					continue;
+				}
+				/* The rows still come (CopyData, CopyDone, CommandComplete). */
+				pgpool_result_set_error(res, "0A000",
+				                        "COPY TO STDOUT is not supported through "
+				                        "query()/exec() of PgPool");
+				continue;
+			}
+			if (m.type == PGP_BE_COPY_DATA) {
+				if (copy_out && q->copy->consume(q->copy->ctx, m.body, m.len) != 0)
+					copy_out = false; /* the rest is read and dropped */
+				continue;
+			}
+			if (m.type == PGP_BE_COPY_DONE) {
+				if (rt.copy)
+					pgpool_wire_set_copy(&rt, false);
+				continue;
+			}
+			switch (segs[seg]) {
+			case SEG_MAIN:
+				if (m.type == PGP_BE_COMMAND_COMPLETE) {
+					const char *tag;
+
+					completed = true;
+					if (!q->aux && pgp_be_command_complete(&m, &tag) == 0) {
+						tags_changed |= tag_changes_session(tag, &info);
+						dealloc |= tag_deallocates(tag);
+						exec_track_cursors(H, tag, &info);
+					}
+				} else if (m.type == PGP_BE_PARSE_COMPLETE && prep.named) {
+					pgpool_prepared_record(H->lease.shm_slot, prep.idx,
+					                       q->stmt_key, now);
+				} else if (m.type == PGP_BE_BIND_COMPLETE) {
+					prep.bound = true;
+				} else if (m.type == PGP_BE_ERROR && prep.hit && !prep.bound &&
+				           res->status != PGPOOL_RES_ERROR) {
+					prep.stale = error_means_stale(&m);
+				}
+				if (pgpool_result_add(res, &m) != 0)
+					rc = PGPOOL_WIRE_PROTO;
+				break;
+			case SEG_SETUP:
+			case SEG_BEGIN:
+				if (m.type == PGP_BE_ERROR)
+					(void)pgpool_result_add(res, &m);
+				break;
+			case SEG_LASTVAL_BEFORE:
+				if (m.type == PGP_BE_DATA_ROW)
+					exec_take_value(&m, before, sizeof(before));
+				break;
+			case SEG_LASTVAL_AFTER:
+				if (m.type == PGP_BE_DATA_ROW)
+					exec_take_value(&m, after, sizeof(after));
+				break;
+			}
+			if (rc != 1)
+				break;
+		}
+	}
+
+	if (rc == PGPOOL_WIRE_IO || rc == PGPOOL_WIRE_PROTO) {
+		pgpool_conn_drop(H, PGP_SLOT_DISCARD);
+		H->txn_pending = false;
+		pgpool_conn_txn_ended(H);
+		if (rt.stop == PGPOOL_STOP_PHP_TIMEOUT)
+			exec_raise_timeout(H);
+		exec_lost_error(H, stmt, rc, &rt, res, q->quiet);
+		return EXEC_FAILED;
+	}
+	if (rt.sent) {
+		if (begin)
+			H->txn_pending = false;
+		if (setup) {
+			/* Applied (or partly, if it failed): either way the lease is reset later.
+			 */
+			H->setup_done = true;
+			pgpool_conn_pin(H);
+		}
+		H->used = true;
+		H->txn_status = rt.txn_status;
+		dur = pgp_now_us() - rt.start_us;
+		pgpool_lease_count_query(&H->lease, dur);
+		if (prep.named)
+			pgpool_lease_count_prepared(&H->lease, prep.hit);
+		if (H->pool->slow_query_ms && dur / 1000 >= H->pool->slow_query_ms)
+			pgpool_lease_report_slow(&H->lease, (uint32_t)(dur / 1000), q->sql,
+			                         sql_len);
+	}
+	if (rc == PGPOOL_WIRE_CANCELED) {
+		exec_track_lastval(H, q, begin, false, NULL, NULL, false);
+		if (rt.stop == PGPOOL_STOP_PHP_TIMEOUT)
+			exec_raise_timeout(H);
+		pgpool_conn_settle(H);
+		exec_cancel_error(H, stmt, q->quiet);
+		return EXEC_FAILED;
+	}
+	if (prep.stale && !force_parse && (was_idle || begin)) {
+		/* Someone deallocated statements behind the record's back: repair, run again. */
+		if ((begin && !exec_rollback_for_retry(H)) || !exec_resync(H)) {
+			H->txn_pending = false;
+			exec_lost_error(H, stmt, PGPOOL_WIRE_IO, &rt, NULL, q->quiet);
+			return EXEC_FAILED;
+		}
+		if (begin)
+			H->txn_pending = true;
+		return EXEC_RETRY;
+	}
+	if (prep.stale || (!q->aux && ((info.words & PGPOOL_W_DEALLOC) || dealloc)))
+		H->resync_pending = true;
+	if (H->resync_pending && H->txn_status != PGP_TXN_FAILED && !exec_resync(H)) {
+		exec_lost_error(H, stmt, PGPOOL_WIRE_IO, &rt, NULL, q->quiet);
+		return EXEC_FAILED;
+	}
+	if (!q->aux &&
+	    (tags_changed || (completed && (info.words & (PGPOOL_W_ADVLOCK | PGPOOL_W_SETCONFIG)))))
+		pgpool_conn_pin(H);
+	exec_track_lastval(H, q, begin, seq && !was_idle, cap_before ? before : NULL,
+	                   cap_after ? after : NULL, res->status != PGPOOL_RES_ERROR);
+	if (!was_in_txn && H->txn_status != PGP_TXN_IDLE)
+		pgpool_conn_note_origin(H); /* a user's own BEGIN */
+	else if (was_in_txn && !pgpool_conn_in_txn(H))
+		pgpool_conn_txn_ended(H);
+	pgpool_conn_settle(H);
+	pgpool_wire_trim();
+
+	if (res->status == PGPOOL_RES_ERROR || res->status == PGPOOL_RES_EMPTY ||
+	    res->status == PGPOOL_RES_NONE) {
+		if (!q->quiet)
+			pgpool_error_result(dbh, stmt, res);
+		return EXEC_FAILED;
+	}
+	return EXEC_OK;
+}
+
+bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res)
+{
+	int rc = exec_once(H, stmt, q, res, false);
+	bool keep_rows;
+	bool until_parsed;
+	const char *query;
+	size_t query_len;
+	int encoding;
+
+	if (rc != EXEC_RETRY)
+		return rc == EXEC_OK;
+	/* Once, with Parse, into a fresh result. */
+	keep_rows = res->keep_rows;
+	until_parsed = res->query_until_parsed;
+	query = res->query;
+	query_len = res->query_len;
+	encoding = res->encoding;
+	pgpool_result_free(res);
+	pgpool_result_init(res, keep_rows, query, query_len, encoding);
+	res->query_until_parsed = until_parsed;
+	return exec_once(H, stmt, q, res, true) == EXEC_OK;
+}

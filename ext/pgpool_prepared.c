@@ -1,0 +1,119 @@
+/*
+ * pgpool_prepared.c: server-side prepared statements shared by every worker (DESIGN.md
+ * invariant 6).
+ *
+ * A native prepare is named after a hash of its parameter types and SQL text ("pgpool_" and 16
+ * hex digits), so every worker that prepares the same SQL means the same statement. Each slot in
+ * shm records which statements exist on its backend (struct pgp_shm_stmt: key and last use):
+ * a worker that leases the slot and finds the key there sends Bind/Describe/Execute/Sync without
+ * Parse. Entries [0, nstmts) are in use (a key of 0 in that range is a hole left by an eviction
+ * whose Parse failed, reused first); only the lease owner writes them, the broker only while it
+ * holds the slot (reset).
+ *
+ * The record may under-count (a worker died between ParseComplete and recording, or a record was
+ * cleared conservatively): a miss therefore sends Close for the name before its Parse, which is
+ * harmless when the statement does not exist. It may over-count only when someone deallocated
+ * statements in a way the driver did not see; the executor then gets 26000 on Bind, forgets the
+ * slot's records and retries with Parse (pgpool_exec.c).
+ */
+#include <stdio.h>
+
+#include "php.h"
+
+#include "pgpool_driver_int.h"
+
+uint64_t pgpool_prepared_sql_hash(const char *sql, size_t len)
+{
+	return pgp_hash64(sql, len, 0);
+}
+
+uint64_t pgpool_prepared_key(uint64_t sql_hash, uint16_t ntypes, const uint32_t *types)
+{
+	uint64_t key = sql_hash;
+
+	/* Statements parsed with declared types are other statements than the untyped one. */
+	if (types != NULL && ntypes > 0)
+		key = pgp_hash64(types, (size_t)ntypes * sizeof(*types), sql_hash ^ ntypes);
+	return key != 0 ? key : 1; /* 0 marks a free entry */
+}
+
+void pgpool_prepared_name(uint64_t key, char name[PGPOOL_STMT_NAME_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	memcpy(name, PGPOOL_STMT_PREFIX, sizeof(PGPOOL_STMT_PREFIX) - 1);
+	for (i = 0; i < 16; i++)
+		name[sizeof(PGPOOL_STMT_PREFIX) - 1 + i] = hex[(key >> (60 - 4 * i)) & 0xf];
+	name[sizeof(PGPOOL_STMT_PREFIX) - 1 + 16] = '\0';
+}
+
+/* Entries in use, bounded by the array whatever shm says. */
+static uint32_t slot_count(const struct pgp_shm_slot *slot)
+{
+	uint32_t n = atomic_load_explicit(&slot->nstmts, memory_order_relaxed);
+
+	return n < PGP_SLOT_STMTS ? n : PGP_SLOT_STMTS;
+}
+
+int pgpool_prepared_find(struct pgp_shm_slot *slot, uint64_t key, uint64_t now)
+{
+	uint32_t n = slot_count(slot), i;
+
+	for (i = 0; i < n; i++) {
+		if (atomic_load_explicit(&slot->stmts[i].hash, memory_order_relaxed) == key) {
+			atomic_store_explicit(&slot->stmts[i].last_used, now, memory_order_relaxed);
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int pgpool_prepared_reserve(struct pgp_shm_slot *slot, uint64_t *victim)
+{
+	uint32_t n = slot_count(slot), i, lru = 0;
+	uint64_t oldest = UINT64_MAX, used;
+
+	*victim = 0;
+	for (i = 0; i < n; i++) {
+		if (atomic_load_explicit(&slot->stmts[i].hash, memory_order_relaxed) == 0)
+			return (int)i;
+	}
+	if (n < PGP_SLOT_STMTS)
+		return (int)n;
+	for (i = 0; i < n; i++) {
+		used = atomic_load_explicit(&slot->stmts[i].last_used, memory_order_relaxed);
+		if (used < oldest) {
+			oldest = used;
+			lru = i;
+		}
+	}
+	/* The caller closes the victim in the same write; until the new statement is recorded
+	 * the entry is a hole (an unrecorded statement is harmless, see the file comment). */
+	*victim = atomic_load_explicit(&slot->stmts[lru].hash, memory_order_relaxed);
+	atomic_store_explicit(&slot->stmts[lru].hash, 0, memory_order_relaxed);
+	return (int)lru;
+}
+
+void pgpool_prepared_record(struct pgp_shm_slot *slot, int idx, uint64_t key, uint64_t now)
+{
+	uint32_t n = slot_count(slot);
+
+	if (idx < 0 || idx >= PGP_SLOT_STMTS || (uint32_t)idx > n)
+		return;
+	atomic_store_explicit(&slot->stmts[idx].last_used, now, memory_order_relaxed);
+	atomic_store_explicit(&slot->stmts[idx].hash, key, memory_order_release);
+	if ((uint32_t)idx == n)
+		atomic_store_explicit(&slot->nstmts, n + 1, memory_order_release);
+}
+
+void pgpool_prepared_forget_all(struct pgp_shm_slot *slot)
+{
+	uint32_t n = slot_count(slot), i;
+
+	atomic_store_explicit(&slot->nstmts, 0, memory_order_release);
+	for (i = 0; i < n; i++) {
+		atomic_store_explicit(&slot->stmts[i].hash, 0, memory_order_relaxed);
+		atomic_store_explicit(&slot->stmts[i].last_used, 0, memory_order_relaxed);
+	}
+}
