@@ -178,6 +178,36 @@ static void admin_bad(struct reqconn *c, bool too_large)
 	             too_large ? "request too long" : "malformed request (one line expected)");
 }
 
+/* Who did what: actions at INFO (tagged with the pool they name), looking at DEBUG (monitoring
+ * polls them), refusals at WARN. */
+static void admin_log(const struct reqconn *c, const struct admin_command_spec *cmd, int argc,
+                      char **argv, int status, const char *err)
+{
+	static const char *const looking[] = {"status", "pools", "slots", "workers", "is-alive"};
+	const char *pool = NULL;
+	char args[160];
+	size_t n = 0;
+	bool look = false;
+
+	for (size_t i = 0; i < PGP_ARRAY_LEN(looking); i++)
+		look = look || strcmp(cmd->name, looking[i]) == 0;
+	args[0] = '\0';
+	for (int i = 1; i < argc && n < sizeof(args); i++) {
+		int w;
+		if (!pool && pool_by_name(argv[i])) {
+			pool = argv[i];
+			continue;
+		}
+		w = snprintf(args + n, sizeof(args) - n, " %.40s", argv[i]);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	log_msg(status != ADMIN_EXIT_OK ? LOG_WARNING
+	        : look                  ? LOG_DEBUG
+	                                : LOG_INFO,
+	        pool, LOG_NO_SLOT, "admin: %s%s by uid %u pid %d: %s", cmd->name, args,
+	        (unsigned)c->cred.uid, (int)c->cred.pid, status == ADMIN_EXIT_OK ? "ok" : err);
+}
+
 static void admin_handle(struct reqconn *c, const char *req, size_t len)
 {
 	char line[ADMIN_REQUEST_MAX + 1], *argv[ADMIN_MAX_ARGS + 1], *save = NULL, *tok;
@@ -242,11 +272,7 @@ static void admin_handle(struct reqconn *c, const char *req, size_t len)
 	out_init(&x.out, json, false);
 	x.conn = c;
 	status = run(&x, argc - 1, argv + 1);
-	if (strcmp(cmd->name, "is-alive") != 0)
-		log_msg(status == ADMIN_EXIT_OK ? LOG_INFO : LOG_WARNING, NULL, LOG_NO_SLOT,
-		        "admin: %s%s%s%s by uid %u pid %d: %s", cmd->name, argc > 1 ? " " : "",
-		        argc > 1 ? argv[1] : "", argc > 2 ? " ..." : "", (unsigned)c->cred.uid,
-		        (int)c->cred.pid, status == ADMIN_EXIT_OK ? "ok" : x.err);
+	admin_log(c, cmd, argc, argv, status, x.err);
 	if (status != ADMIN_EXIT_OK) {
 		admin_answer(c, status, x.err[0] ? x.err : "failed");
 	} else {
