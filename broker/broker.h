@@ -34,11 +34,12 @@ struct broker {
 	/* shared memory (shm.c) */
 	pgp_shm shm;
 	bool shm_created;
-	int32_t *stale_backend_pids; /* backends noted in a dead broker's segment (issue 3) */
-	uint32_t nstale_backend_pids;
 
-	/* pools and their backend connections (pool.c, server.c); servers[] is indexed by the
-	 * global slot index and never moves */
+	/* pools and their backend connections (pool.c, server.c). pools[] has PGP_MAX_POOLS
+	 * entries, of which the first npools were ever used: an entry keeps its index for the
+	 * broker's life (a pool removed by a reload drains, then stays CLOSED; every entry below
+	 * npools has a valid cfg). servers[] is indexed by the global slot index, covers the whole
+	 * slot array (a server outside every pool's range has pool == NULL) and never moves. */
 	struct pool *pools;
 	uint32_t npools;
 	struct server *servers;

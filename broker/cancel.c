@@ -45,6 +45,9 @@ static void cancel_done(struct offload_job *base)
 	struct cancel_job *job = (struct cancel_job *)base;
 	struct server *s = job->slot < broker.nservers ? &broker.servers[job->slot] : NULL;
 
+	if (s && !s->pool)
+		s = NULL; /* its pool was removed meanwhile */
+
 	if (job->base.dropped) {
 		job->rc = -ECANCELED;
 		snprintf(job->err, sizeof(job->err), "the broker is shutting down");

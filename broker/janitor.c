@@ -4,8 +4,10 @@
 #include "janitor.h"
 
 #include "broker.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "main.h"
+#include "orphan.h"
 #include "pool.h"
 #include "server.h"
 #include "shm.h"
@@ -35,8 +37,12 @@ void janitor_run(void)
 	for (uint32_t i = 0; i < broker.nservers; i++)
 		pool_check_slot(&broker.servers[i]);
 	if (broker.state == BROKER_RUNNING) {
-		for (uint32_t i = 0; i < broker.npools; i++)
+		lifecycle_tick();
+		orphan_tick();
+		for (uint32_t i = 0; i < broker.npools; i++) {
+			pool_close_if_drained(&broker.pools[i]);
 			pool_fill(&broker.pools[i]);
+		}
 		return;
 	}
 	if (broker.state == BROKER_STOPPING && pgp_now_us() >= broker.stop_deadline_us)

@@ -1,7 +1,9 @@
 /*
  * janitor.h: the broker's periodic work, every 100 ms: shm heartbeat, a sanity pass over every
  * slot word (repair forged words, reclaim leases whose owner is gone, take DISCARD/RESET slots,
- * re-arm idle watches), keeping min_connections and serving waiters, and shutdown progress.
+ * re-arm idle watches), idle timeouts, lifetimes and health checks (lifecycle.c), the previous
+ * broker's orphaned backends (orphan.c), keeping min_connections and serving waiters, closing
+ * drained pools, and shutdown progress.
  */
 #ifndef BROKER_JANITOR_H
 #define BROKER_JANITOR_H

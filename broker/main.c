@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "pool.h"
+#include "reload.h"
 #include "server.h"
 #include "shm.h"
 #include "worker.h"
@@ -70,6 +71,10 @@ static void print_check(const struct config *cfg)
 		       "password from %s\n",
 		       p->name, dsn, p->min_connections, p->max_connections,
 		       pgp_pool_mode_name(p->mode), p->acquire_timeout_ms, p->password_source);
+		printf("pool %s: idle_timeout=%ums max_lifetime=%ums health_check_period=%ums "
+		       "validate_after_idle=%ums circuit_breaker_threshold=%u connect_retry_max=%ums\n",
+		       p->name, p->idle_timeout_ms, p->max_lifetime_ms, p->health_check_period_ms,
+		       p->validate_after_idle_ms, p->breaker_threshold, p->connect_retry_max_ms);
 	}
 }
 
@@ -157,8 +162,8 @@ static void signal_event(void *ctx, struct loop_req *req, const struct loop_resu
 			break;
 		case SIGHUP:
 			notify_reloading();
-			log_warn(
-			    "SIGHUP: reload not implemented yet; the configuration is unchanged");
+			log_info("SIGHUP received: reloading %s", broker.cfg.path);
+			reload_config();
 			notify_reloaded();
 			break;
 		}
@@ -191,10 +196,8 @@ static int run(void)
 	log_info("pgpool-broker %s starting: event loop %s, %u pool(s)", PGP_VERSION_STRING,
 	         loop_backend_name(broker.loop), broker.cfg.npools);
 	signal_arm();
-	uint32_t nslots = 0;
-	for (uint32_t i = 0; i < broker.cfg.npools; i++)
-		nslots += broker.cfg.pools[i].max_connections;
-	rc = shm_create(broker.cfg.npools, nslots);
+	/* Room for every pool a reload may add, and slots for pools to grow (pool.c). */
+	rc = shm_create(PGP_MAX_POOLS, pool_slot_capacity(&broker.cfg));
 	if (rc)
 		goto out;
 	rc = pool_init_all();
@@ -227,10 +230,7 @@ static int run(void)
 	broker.state = BROKER_RUNNING;
 	janitor_start();
 	for (uint32_t i = 0; i < broker.npools; i++) {
-		struct pool *p = &broker.pools[i];
-		if (p->cfg->min_connections == 0)
-			p->prefill_done = true;
-		pool_fill(p);
+		pool_fill(&broker.pools[i]);
 	}
 	main_check_ready();
 	notify_status_start();

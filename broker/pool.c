@@ -1,5 +1,6 @@
 /*
- * pool.c: connection pools: sizing, offering connections to workers, and taking slots back.
+ * pool.c: connection pools: slot ranges, sizing, status, offering connections to workers, and
+ * taking slots back.
  */
 #include "pool.h"
 
@@ -8,15 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
+#include "breaker.h"
 #include "broker.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "main.h"
+#include "orphan.h"
 #include "reset.h"
 #include "server.h"
 #include "worker.h"
-
-#define POOL_BACKOFF_MIN_MS 1000u
-#define POOL_BACKOFF_MAX_MS 30000u
 
 #define POOL_LOG(lvl, p, ...) log_msg(lvl, (p)->cfg->name, LOG_NO_SLOT, __VA_ARGS__)
 #define SLOT_LOG(lvl, s, ...) log_msg(lvl, (s)->pool->cfg->name, (s)->index, __VA_ARGS__)
@@ -31,71 +33,185 @@ static const char *const pool_param_names[] = {
     "application_name",
 };
 
-int pool_init_all(void)
+/* ---- slot ranges ---- */
+
+uint32_t pool_slot_capacity(const struct config *cfg)
 {
-	const struct config *cfg = &broker.cfg;
-	uint32_t total = 0, first = 0;
+	uint64_t sum = 0, n;
 
 	for (uint32_t i = 0; i < cfg->npools; i++)
-		total += cfg->pools[i].max_connections;
-	broker.pools = calloc(cfg->npools, sizeof(*broker.pools));
-	broker.servers = calloc(total ? total : 1, sizeof(*broker.servers));
+		sum += cfg->pools[i].max_connections;
+	n = 2 * sum;
+	if (n < cfg->max_backends)
+		n = cfg->max_backends;
+	if (n < 64)
+		n = 64;
+	if (n > PGP_MAX_SLOTS)
+		n = PGP_MAX_SLOTS;
+	return (uint32_t)n;
+}
+
+/* The range of p holds slots: a configured pool's, or a drained one's still not empty. */
+static bool pool_holds_range(const struct pool *p)
+{
+	return p->in_use && p->nslots > 0;
+}
+
+/* A free range of at least `need` slots, preferably `want`: the first gap of `want` slots, else
+ * the largest gap. 0 with first and n set, or -ENOSPC. */
+static int pool_find_range(uint32_t need, uint32_t want, uint32_t *first, uint32_t *n)
+{
+	uint32_t best_first = 0, best_len = 0, at = 0;
+
+	for (;;) {
+		/* The pool range starting lowest at or after `at`. */
+		const struct pool *next = NULL;
+		uint32_t gap;
+
+		for (uint32_t i = 0; i < broker.npools; i++) {
+			const struct pool *q = &broker.pools[i];
+			if (pool_holds_range(q) && q->first_slot >= at &&
+			    (!next || q->first_slot < next->first_slot))
+				next = q;
+		}
+		gap = (next ? next->first_slot : broker.nservers) - at;
+		if (gap >= want) {
+			*first = at;
+			*n = want;
+			return 0;
+		}
+		if (gap > best_len) {
+			best_first = at;
+			best_len = gap;
+		}
+		if (!next)
+			break;
+		at = next->first_slot + next->nslots;
+	}
+	if (best_len < need)
+		return -ENOSPC;
+	*first = best_first;
+	*n = best_len;
+	return 0;
+}
+
+/* ---- opening and closing pools ---- */
+
+/* The shm entry and the ATTACH_OK template from the pool's settings. */
+static void pool_publish_config(struct pool *p)
+{
+	const struct config_pool *pc = p->cfg;
+	struct pgp_shm_pool *sp = p->shm;
+	uint32_t max = pc->max_connections < p->nslots ? pc->max_connections : p->nslots;
+
+	atomic_store(&sp->max_connections, max);
+	sp->min_connections = pc->min_connections < max ? pc->min_connections : max;
+	sp->mode = pc->mode;
+	sp->acquire_timeout_ms = pc->acquire_timeout_ms;
+	sp->query_timeout_ms = pc->query_timeout_ms;
+	p->attach_ok.mode = pc->mode;
+	p->attach_ok.acquire_timeout_ms = pc->acquire_timeout_ms;
+	p->attach_ok.query_timeout_ms = pc->query_timeout_ms;
+	p->attach_ok.slow_query_ms = pc->slow_query_ms;
+	p->attach_ok.validate_after_idle_ms = pc->validate_after_idle_ms;
+}
+
+struct pool *pool_open(struct config_pool *cfg, uint32_t reserve)
+{
+	uint32_t first, n, idx = broker.npools;
+	struct pool *p;
+	struct pgp_shm_pool *sp;
+
+	if (idx >= PGP_MAX_POOLS) {
+		log_msg(LOG_ERROR, cfg->name, LOG_NO_SLOT,
+		        "cannot add the pool: a broker uses at most %d pool entries in its life "
+		        "(removed pools count too); restart the broker",
+		        PGP_MAX_POOLS);
+		return NULL;
+	}
+	if (reserve < cfg->max_connections)
+		reserve = cfg->max_connections;
+	if (pool_find_range(cfg->max_connections, reserve, &first, &n) < 0) {
+		log_msg(LOG_ERROR, cfg->name, LOG_NO_SLOT,
+		        "cannot add the pool: no free range of %u slots left in shared memory "
+		        "(max_connections); restart the broker to resize it (see max_backends)",
+		        cfg->max_connections);
+		return NULL;
+	}
+	p = &broker.pools[idx];
+	sp = &broker.shm.pools[idx];
+	memset(p, 0, sizeof(*p));
+	config_pool_move(&p->own, cfg);
+	p->cfg = &p->own;
+	p->index = idx;
+	p->shm = sp;
+	p->first_slot = first;
+	p->nslots = n;
+	p->servers = &broker.servers[first];
+	p->in_use = true;
+	p->prefill_done = p->cfg->min_connections == 0;
+	for (uint32_t j = 0; j < n; j++) {
+		struct server *s = &p->servers[j];
+		memset(s, 0, sizeof(*s));
+		s->pool = p;
+		s->index = j;
+		s->fd = -1;
+		s->slot = &broker.shm.slots[first + j];
+		s->slot->pool = idx;
+		s->slot->backend_pid = 0;
+		atomic_store(&s->slot->word, pgp_slot_word(PGP_SLOT_EMPTY, 0, 0));
+	}
+	snprintf(sp->name, sizeof(sp->name), "%s", p->cfg->name);
+	sp->index = idx;
+	sp->first_slot = first;
+	sp->nslots = n;
+	p->attach_ok.pool = idx;
+	p->attach_ok.epoch = broker.shm.epoch;
+	snprintf(p->attach_ok.shm_name, sizeof(p->attach_ok.shm_name), "%s", broker.cfg.shm_name);
+	pool_publish_config(p);
+	pool_publish_status(p);
+	/* Workers read entries below npools: publish the entry before counting it. */
+	broker.npools = idx + 1;
+	atomic_thread_fence(memory_order_seq_cst);
+	broker.shm.hdr->npools = broker.npools;
+	if (p->cfg->sslmode_plaintext_fallback)
+		POOL_LOG(
+		    LOG_INFO, p,
+		    "dsn asks for sslmode=prefer/allow: connecting in plaintext (a TLS session "
+		    "cannot be handed to workers by fd passing)");
+	return p;
+}
+
+int pool_init_all(void)
+{
+	struct config *cfg = &broker.cfg;
+	uint32_t sum = 0, spare;
+
+	broker.nservers = broker.shm.hdr->nslots;
+	broker.pools = calloc(PGP_MAX_POOLS, sizeof(*broker.pools));
+	broker.servers = calloc(broker.nservers ? broker.nservers : 1, sizeof(*broker.servers));
 	if (!broker.pools || !broker.servers)
 		return -ENOMEM;
-	broker.npools = cfg->npools;
-	broker.nservers = total;
+	for (uint32_t i = 0; i < broker.nservers; i++)
+		broker.servers[i].fd = -1;
+	for (uint32_t i = 0; i < cfg->npools; i++)
+		sum += cfg->pools[i].max_connections;
+	/* Room to double each pool on reload, leaving a share for pools added later. */
+	spare = (broker.nservers - sum) / (cfg->npools + 1);
 	for (uint32_t i = 0; i < cfg->npools; i++) {
-		struct pool *p = &broker.pools[i];
-		const struct config_pool *pc = &cfg->pools[i];
-		struct pgp_shm_pool *sp = &broker.shm.pools[i];
-
-		p->index = i;
-		p->cfg = pc;
-		p->shm = sp;
-		p->first_slot = first;
-		p->nslots = pc->max_connections;
-		p->servers = &broker.servers[first];
-		snprintf(sp->name, sizeof(sp->name), "%s", pc->name);
-		sp->index = i;
-		sp->first_slot = first;
-		sp->nslots = p->nslots;
-		atomic_store(&sp->max_connections, pc->max_connections);
-		sp->min_connections = pc->min_connections;
-		sp->mode = pc->mode;
-		sp->acquire_timeout_ms = pc->acquire_timeout_ms;
-		sp->query_timeout_ms = pc->query_timeout_ms;
-		atomic_store(&sp->status, PGP_POOL_OPEN);
-		p->attach_ok.pool = i;
-		p->attach_ok.mode = pc->mode;
-		p->attach_ok.acquire_timeout_ms = pc->acquire_timeout_ms;
-		p->attach_ok.query_timeout_ms = pc->query_timeout_ms;
-		p->attach_ok.slow_query_ms = pc->slow_query_ms;
-		p->attach_ok.epoch = broker.shm.epoch;
-		snprintf(p->attach_ok.shm_name, sizeof(p->attach_ok.shm_name), "%s", cfg->shm_name);
-		for (uint32_t j = 0; j < p->nslots; j++) {
-			struct server *s = &p->servers[j];
-			s->pool = p;
-			s->index = j;
-			s->fd = -1;
-			s->slot = &broker.shm.slots[first + j];
-			s->slot->pool = i;
-			atomic_store(&s->slot->word, pgp_slot_word(PGP_SLOT_EMPTY, 0, 0));
-		}
-		first += p->nslots;
-		if (pc->sslmode_plaintext_fallback)
-			POOL_LOG(
-			    LOG_INFO, p,
-			    "dsn asks for sslmode=prefer/allow: connecting in plaintext (a TLS "
-			    "session cannot be handed to workers by fd passing)");
+		uint32_t max = cfg->pools[i].max_connections;
+		if (!pool_open(&cfg->pools[i], max + (spare < max ? spare : max)))
+			return -ENOSPC;
 	}
-	broker.shm.hdr->npools = cfg->npools;
 	return 0;
 }
 
 void pool_fini_all(void)
 {
-	for (uint32_t i = 0; i < broker.npools; i++)
-		loop_timer_stop(broker.loop, &broker.pools[i].backoff_timer);
+	for (uint32_t i = 0; i < broker.npools; i++) {
+		breaker_fini(&broker.pools[i]);
+		config_pool_free(&broker.pools[i].own);
+	}
 	free(broker.servers);
 	free(broker.pools);
 	broker.servers = NULL;
@@ -104,10 +220,15 @@ void pool_fini_all(void)
 	broker.npools = 0;
 }
 
+bool pool_active(const struct pool *p)
+{
+	return p->in_use && !p->draining;
+}
+
 struct pool *pool_by_name(const char *name)
 {
 	for (uint32_t i = 0; i < broker.npools; i++) {
-		if (strcmp(broker.pools[i].cfg->name, name) == 0)
+		if (pool_active(&broker.pools[i]) && strcmp(broker.pools[i].cfg->name, name) == 0)
 			return &broker.pools[i];
 	}
 	return NULL;
@@ -122,42 +243,156 @@ void pool_count(const struct pool *p, uint32_t out[8])
 	}
 }
 
-static void pool_backoff_fired(void *ctx, struct loop_timer *t)
+uint32_t pool_live(const struct pool *p)
 {
-	(void)t;
-	pool_fill(ctx);
+	uint32_t n = 0;
+
+	for (uint32_t j = 0; j < p->nslots; j++)
+		n += p->servers[j].phase != SERVER_EMPTY;
+	return n;
+}
+
+void pool_publish_status(struct pool *p)
+{
+	uint32_t old = atomic_load(&p->shm->status), st;
+
+	if (broker.state == BROKER_STOPPING || broker.state == BROKER_STOPPED)
+		return; /* DISABLED for good (main_stop) */
+	/* The broker's own statuses win over what an administrator set, until they end. */
+	if (!p->in_use)
+		st = PGP_POOL_CLOSED;
+	else if (p->draining)
+		st = PGP_POOL_DRAINING;
+	else if (p->circuit_open)
+		st = PGP_POOL_CIRCUIT_OPEN;
+	else
+		st = admin_pool_status(p->cfg->name);
+	if (st == old)
+		return;
+	atomic_store(&p->shm->status, st);
+	/* Waiters of a pool that cannot serve them fail now with the reason the status gives. */
+	if (st != PGP_POOL_OPEN && st != PGP_POOL_PAUSED)
+		(void)pgp_pool_cancel_waiters(&broker.shm, p->shm, 0);
+}
+
+void pool_close_if_drained(struct pool *p)
+{
+	if (!p->draining || !p->in_use || pool_live(p) > 0)
+		return;
+	breaker_fini(p);
+	p->in_use = false;
+	pool_publish_status(p);
+	/* Workers bound the pool's slots by nslots at every use: none of them is looked at again,
+	 * so another pool may take the range. */
+	p->shm->nslots = 0;
+	p->shm->first_slot = 0;
+	for (uint32_t j = 0; j < p->nslots; j++)
+		p->servers[j].pool = NULL;
+	p->nslots = 0;
+	p->servers = NULL;
+	POOL_LOG(LOG_INFO, p, "drained and closed (removed from the configuration)");
+}
+
+void pool_drain(struct pool *p)
+{
+	if (!pool_active(p))
+		return;
+	p->draining = true;
+	pool_publish_status(p);
+	POOL_LOG(LOG_INFO, p, "removed from the configuration: draining (%u backend(s) open)",
+	         pool_live(p));
+	for (uint32_t j = 0; j < p->nslots; j++) {
+		struct server *s = &p->servers[j];
+		if (s->phase == SERVER_CONNECTING)
+			server_close(s, false, "pool removed from the configuration");
+		else if (s->phase == SERVER_READY &&
+		         server_hold(s, pgp_slot_word(PGP_SLOT_IDLE, 0, s->gen)) == 0)
+			server_close(s, false, "pool removed from the configuration");
+	}
+}
+
+void pool_reconfigure(struct pool *p, struct config_pool *cfg)
+{
+	bool conn_changed = strcmp(p->cfg->dsn, cfg->dsn) != 0 ||
+	                    !pgp_secure_equal(p->cfg->password, p->cfg->password_len, cfg->password,
+	                                      cfg->password_len);
+
+	if (cfg->max_connections > p->nslots)
+		POOL_LOG(LOG_WARNING, p,
+		         "max_connections %u is more than the %u slots reserved for this pool at "
+		         "start: using %u (restart the broker to go higher)",
+		         cfg->max_connections, p->nslots, p->nslots);
+	if (cfg->mode != p->cfg->mode)
+		POOL_LOG(LOG_WARNING, p,
+		         "mode changed to %s: processes attached before the reload keep %s until "
+		         "they re-attach (php-fpm reload)",
+		         pgp_pool_mode_name(cfg->mode), pgp_pool_mode_name(p->cfg->mode));
+	config_pool_free(&p->own);
+	config_pool_move(&p->own, cfg);
+	pool_publish_config(p);
+	if (conn_changed) {
+		breaker_retry_now(p); /* a fixed password or host is tried at once */
+		/* Connections made with the old dsn or password go as soon as they are idle. */
+		for (uint32_t j = 0; j < p->nslots; j++)
+			p->servers[j].recycle = p->servers[j].phase != SERVER_EMPTY;
+		POOL_LOG(LOG_INFO, p, "dsn or password changed: recycling its connections");
+	}
+	POOL_LOG(LOG_INFO, p, "reconfigured: min=%u max=%u mode=%s acquire_timeout=%ums",
+	         p->shm->min_connections, atomic_load(&p->shm->max_connections),
+	         pgp_pool_mode_name(p->cfg->mode), p->cfg->acquire_timeout_ms);
+	pool_fill(p);
+}
+
+/* ---- sizing ---- */
+
+/* Backends of every pool together, for max_backends. */
+static uint32_t pool_live_all(void)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < broker.npools; i++)
+		n += broker.pools[i].in_use ? pool_live(&broker.pools[i]) : 0;
+	return n;
 }
 
 void pool_fill(struct pool *p)
 {
-	uint32_t c[8], live, idle, connecting, waiting, want, room;
-	uint64_t now = pgp_now_us();
+	uint32_t c[8], live, idle, connecting, waiting, want, room, max;
 
 	if (broker.state != BROKER_RUNNING && broker.state != BROKER_STARTING)
 		return;
-	if (now < p->next_attempt_us) {
-		if (!p->backoff_timer.armed)
-			loop_timer_start(broker.loop, &p->backoff_timer, p->next_attempt_us - now,
-			                 pool_backoff_fired, p);
+	if (!pool_active(p) || !breaker_may_connect(p))
 		return;
-	}
 	pool_count(p, c);
 	live = p->nslots - c[PGP_SLOT_EMPTY];
 	idle = c[PGP_SLOT_IDLE];
 	connecting = c[PGP_SLOT_CONNECTING];
+	max = atomic_load(&p->shm->max_connections);
 	/* `waiting` is written by workers: a bogus value is bounded by the pool size. */
 	waiting = atomic_load(&p->shm->waiting);
-	if (waiting > p->nslots)
-		waiting = p->nslots;
-	want = p->cfg->min_connections > live ? p->cfg->min_connections - live : 0;
+	if (waiting > max)
+		waiting = max;
+	want = p->shm->min_connections > live ? p->shm->min_connections - live : 0;
 	if (waiting > idle + connecting && waiting - idle - connecting > want)
 		want = waiting - idle - connecting;
-	/* While the backend refuses us, probe with one connection at a time. */
-	if (p->failures > 0)
-		want = connecting ? 0 : (want ? 1 : 0);
-	room = p->nslots - live;
+	if (want == 0 && live == 0 && orphan_pending(p))
+		want = 1; /* a connection to terminate the previous broker's backends with */
+	if (p->circuit_open)
+		want = connecting ? 0 : 1; /* half-open: one probe at a time */
+	else if (p->failures > 0)
+		want = connecting ? 0 : (want ? 1 : 0); /* the server refuses us: probe first */
+	room = max > live ? max - live : 0;
 	if (want > room)
 		want = room;
+	if (want > 0 && broker.cfg.max_backends > 0) {
+		uint32_t all = pool_live_all();
+		room = broker.cfg.max_backends > all ? broker.cfg.max_backends - all : 0;
+		if (want > room) {
+			POOL_LOG(LOG_DEBUG, p, "max_backends (%u) reached: %u connection(s) wait",
+			         broker.cfg.max_backends, want - room);
+			want = room;
+		}
+	}
 	for (uint32_t j = 0; j < p->nslots && want > 0; j++) {
 		struct server *s = &p->servers[j];
 		if (s->phase != SERVER_EMPTY)
@@ -172,7 +407,7 @@ void pool_want_params(struct pool *p)
 {
 	uint32_t c[8];
 
-	if (p->have_params || broker.state != BROKER_RUNNING)
+	if (p->have_params || broker.state != BROKER_RUNNING || !pool_active(p))
 		return;
 	pool_count(p, c);
 	/* One connection on its way is enough; during backoff the retry timer brings one. */
@@ -191,7 +426,7 @@ void pool_want_params(struct pool *p)
 bool pool_all_prefilled(void)
 {
 	for (uint32_t i = 0; i < broker.npools; i++) {
-		if (!broker.pools[i].prefill_done)
+		if (pool_active(&broker.pools[i]) && !broker.pools[i].prefill_done)
 			return false;
 	}
 	return true;
@@ -212,6 +447,7 @@ static void pool_capture_params(struct pool *p, PGconn *conn)
 	p->have_params = true;
 }
 
+/* A new backend in the slot: nothing recorded about the previous one applies. */
 static void pool_clear_slot(struct pgp_shm_slot *slot)
 {
 	for (uint32_t i = 0; i < PGP_SLOT_STMTS; i++) {
@@ -225,11 +461,8 @@ static void pool_clear_slot(struct pgp_shm_slot *slot)
 void pool_server_connected(struct server *s)
 {
 	struct pool *p = s->pool;
-	uint32_t c[8];
 
-	p->failures = 0;
-	p->next_attempt_us = 0;
-	loop_timer_stop(broker.loop, &p->backoff_timer);
+	breaker_connect_ok(p);
 	if (!p->have_params) {
 		pool_capture_params(p, s->conn);
 		worker_pool_ready(p);
@@ -237,6 +470,7 @@ void pool_server_connected(struct server *s)
 	pool_clear_slot(s->slot);
 	pool_offer(s);
 	if (!p->prefill_done) {
+		uint32_t c[8];
 		pool_count(p, c);
 		if (c[PGP_SLOT_IDLE] + c[PGP_SLOT_LEASED] + c[PGP_SLOT_BUSY] >=
 		    p->cfg->min_connections) {
@@ -249,23 +483,13 @@ void pool_server_connected(struct server *s)
 	pool_fill(p);
 }
 
-void pool_server_connect_failed(struct server *s)
+void pool_server_connect_failed(struct server *s, const char *why)
 {
 	struct pool *p = s->pool;
-	uint32_t shift = p->failures < 5 ? p->failures : 5;
-	uint64_t ms = (uint64_t)POOL_BACKOFF_MIN_MS << shift;
 
-	p->failures++;
-	if (ms > POOL_BACKOFF_MAX_MS)
-		ms = POOL_BACKOFF_MAX_MS;
-	/* +-25% jitter so pools (and brokers) do not retry in lockstep. */
-	ms = ms * 3 / 4 + (uint64_t)random() % (ms / 2 + 1);
-	if (ms > POOL_BACKOFF_MAX_MS)
-		ms = POOL_BACKOFF_MAX_MS;
-	p->next_attempt_us = pgp_now_us() + ms * 1000u;
-	loop_timer_start(broker.loop, &p->backoff_timer, ms * 1000u, pool_backoff_fired, p);
-	POOL_LOG(LOG_INFO, p, "next connection attempt in %.1f s (%u consecutive failure(s))",
-	         (double)ms / 1000.0, p->failures);
+	if (!pool_active(p))
+		return;
+	breaker_connect_failed(p, why);
 	if (!p->prefill_done) {
 		p->prefill_done = true;
 		main_check_ready();
@@ -280,10 +504,14 @@ void pool_server_closed(struct server *s, bool was_connected, bool discarded)
 		main_check_stopped();
 		return;
 	}
+	if (!pool_active(p))
+		return; /* draining: the janitor closes the entry once it is empty */
+	/* The last connection of a pool whose reconnects fail: the circuit may open now. */
+	breaker_check(p);
 	/* A discarded backend is replaced in its own slot, so a broken connection does not
 	 * shrink the pool (backoff still applies if the server refuses us). */
-	if (was_connected && discarded && pgp_now_us() >= p->next_attempt_us &&
-	    server_connect(s) < 0)
+	if (was_connected && discarded && !p->failures && pgp_now_us() >= p->next_attempt_us &&
+	    pool_live(p) < atomic_load(&p->shm->max_connections) && server_connect(s) < 0)
 		POOL_LOG(LOG_DEBUG, p, "replacement connection failed at once");
 	pool_fill(p);
 }
@@ -291,6 +519,7 @@ void pool_server_closed(struct server *s, bool was_connected, bool discarded)
 void pool_offer(struct server *s)
 {
 	struct pool *p = s->pool;
+	const char *why;
 	uint64_t held = server_held_word(s);
 	int rc;
 
@@ -298,9 +527,21 @@ void pool_offer(struct server *s)
 		server_close(s, false, "broker shutting down");
 		return;
 	}
+	if (!pool_active(p)) {
+		server_close(s, false, "pool removed from the configuration");
+		return;
+	}
+	why = lifecycle_close_reason(s);
+	if (why) {
+		server_close(s, false, why);
+		return;
+	}
 	atomic_store(&s->slot->proto_pos, PGP_POS_CLEAN);
 	atomic_store(&s->slot->txn_status, (uint32_t)PGP_TXN_IDLE);
 	atomic_store(&s->slot->owner_pid, 0);
+	/* Fresh from connect, reset or check: validate_after_idle counts from now, also for a
+	 * waiter that gets it straight away. */
+	atomic_store(&s->slot->idle_since_us, pgp_now_us());
 	s->phase = SERVER_READY;
 	rc = pgp_pool_offer(&broker.shm, p->shm, s->index, held);
 	if (rc < 0) {
@@ -328,6 +569,12 @@ static const char *pool_pos_name(uint32_t pos)
 	return pos < PGP_ARRAY_LEN(names) ? names[pos] : "invalid";
 }
 
+/* Stopping, or the pool is going away: returned connections are closed, not reset. */
+static bool pool_closing(const struct pool *p)
+{
+	return broker.state == BROKER_STOPPING || broker.state == BROKER_STOPPED || !pool_active(p);
+}
+
 void pool_reclaim(struct server *s, uint64_t word)
 {
 	uint32_t pos, txn;
@@ -343,8 +590,8 @@ void pool_reclaim(struct server *s, uint64_t word)
 	         "proto_pos=%s txn=%c",
 	         pgp_slot_word_owner(word), pid, pool_pos_name(pos),
 	         pool_txn_valid(txn) ? (char)txn : '?');
-	if (broker.state == BROKER_STOPPING || broker.state == BROKER_STOPPED) {
-		server_close(s, pos != PGP_POS_CLEAN, "lease of a gone worker during shutdown");
+	if (pool_closing(s->pool)) {
+		server_close(s, pos != PGP_POS_CLEAN, "lease of a gone worker while closing");
 		return;
 	}
 	if (!pool_txn_valid(txn) || (pos != PGP_POS_CLEAN && pos != PGP_POS_SENT)) {
@@ -370,8 +617,8 @@ void pool_take_returned(struct server *s, uint64_t word)
 	}
 	pos = atomic_load(&s->slot->proto_pos);
 	txn = atomic_load(&s->slot->txn_status);
-	if (broker.state == BROKER_STOPPING || broker.state == BROKER_STOPPED) {
-		server_close(s, pos != PGP_POS_CLEAN, "returned for reset during shutdown");
+	if (pool_closing(s->pool)) {
+		server_close(s, pos != PGP_POS_CLEAN, "returned for reset while closing");
 		return;
 	}
 	if (pos != PGP_POS_CLEAN || !pool_txn_valid(txn)) {
@@ -391,10 +638,14 @@ static void pool_repair(struct server *s, uint64_t seen, uint64_t want)
 
 void pool_check_slot(struct server *s)
 {
-	uint64_t w = atomic_load(&s->slot->word);
-	uint32_t st = pgp_slot_word_state(w);
-	uint32_t owner = pgp_slot_word_owner(w);
+	uint64_t w;
+	uint32_t st, owner;
 
+	if (!s->pool)
+		return; /* outside every pool's range */
+	w = atomic_load(&s->slot->word);
+	st = pgp_slot_word_state(w);
+	owner = pgp_slot_word_owner(w);
 	switch (s->phase) {
 	case SERVER_EMPTY:
 	case SERVER_CONNECTING:
@@ -421,9 +672,12 @@ void pool_check_slot(struct server *s)
 	}
 	switch (st) {
 	case PGP_SLOT_IDLE:
-		if (broker.state == BROKER_STOPPING) {
+		if (pool_closing(s->pool)) {
 			if (server_hold(s, w) == 0)
-				server_close(s, false, "broker shutting down");
+				server_close(s, false,
+				             broker.state == BROKER_STOPPING
+				                 ? "broker shutting down"
+				                 : "pool removed from the configuration");
 			return;
 		}
 		server_watch_idle(s);
@@ -434,6 +688,7 @@ void pool_check_slot(struct server *s)
 		return;
 	case PGP_SLOT_DISCARD:
 	case PGP_SLOT_RESET:
+		/* Also when the worker's RETURNED notification was lost. */
 		pool_take_returned(s, w);
 		return;
 	}

@@ -1,5 +1,6 @@
 /*
- * reset.c: cancel / drain / rollback / DISCARD ALL on the broker's copy of a backend socket.
+ * reset.c: cancel / drain / rollback / session reset, and the broker's own queries (health
+ * checks, orphan cleanup), on the broker's copy of a backend socket.
  *
  * The socket is non-blocking (libpq set O_NONBLOCK on the open file every copy shares), so all
  * I/O here is recv/send with MSG_DONTWAIT driven by one-shot polls on the loop.
@@ -19,8 +20,11 @@
 #include "pool.h"
 #include "server.h"
 
-#define RESET_READ_CHUNK 8192u
-#define RESET_MSG_MAX    (1u << 20) /* replies to our own queries are tiny */
+#define RESET_READ_CHUNK      8192u
+#define RESET_MSG_MAX         (1u << 20) /* replies to our own queries are tiny */
+#define RESET_STMT_PREFIX_LEN "7"        /* strlen(PGP_STMT_PREFIX), as SQL text */
+
+_Static_assert(sizeof(PGP_STMT_PREFIX) == 8, "RESET_STMT_PREFIX_LEN is its length");
 
 static void reset_arm(struct server *s, uint32_t events);
 
@@ -37,6 +41,8 @@ static void reset_fail(struct server *s, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(why, sizeof(why), "%s failed: %s", s->reset.why ? s->reset.why : "reset", msg);
+	if (s->reset.health)
+		atomic_fetch_add(&s->pool->shm->health_check_failures, 1);
 	server_close(s, true, why);
 }
 
@@ -50,28 +56,28 @@ void reset_abort(struct server *s)
 	r->step = RESET_NONE;
 }
 
+/* The reset ran: the session holds nothing the next user could see. Prepared statements stay on
+ * the backend (the reset does not DEALLOCATE), so their records in stmts[] stay too. */
+static void reset_offer(struct server *s)
+{
+	atomic_store(&s->slot->flags, 0);
+	log_msg(LOG_DEBUG, s->pool->cfg->name, s->index, "%s: connection reset in %.1f ms",
+	        s->reset.why, (double)(pgp_now_us() - s->reset.started_us) / 1000.0);
+	pool_offer(s);
+}
+
 static void reset_finish(struct server *s)
 {
-	struct pgp_shm_slot *slot = s->slot;
-	uint64_t took = pgp_now_us() - s->reset.started_us;
+	reset_done_cb done = s->reset.on_done;
 
-	/* DISCARD ALL deallocated every prepared statement: forget them. */
-	for (uint32_t i = 0; i < PGP_SLOT_STMTS; i++) {
-		atomic_store(&slot->stmts[i].hash, 0);
-		atomic_store(&slot->stmts[i].last_used, 0);
-	}
-	atomic_store(&slot->nstmts, 0);
-	atomic_store(&slot->flags, 0);
-	log_msg(LOG_DEBUG, s->pool->cfg->name, s->index, "%s: connection reset in %.1f ms",
-	        s->reset.why, (double)took / 1000.0);
 	reset_abort(s);
 	server_stop_io(s);
-	pool_offer(s);
+	done(s);
 }
 
 static void reset_timeout(void *ctx, struct loop_timer *t)
 {
-	static const char *const steps[] = {"none", "cancel", "drain", "rollback/discard"};
+	static const char *const steps[] = {"none", "cancel", "drain", "query"};
 	struct server *s = ctx;
 
 	(void)t;
@@ -105,32 +111,82 @@ static void reset_write(struct server *s)
 	reset_arm(s, POLLIN);
 }
 
-static void reset_send_queries(struct server *s, char txn)
+/* What the session reset sends: DISCARD ALL without DEALLOCATE ALL, so the statements the
+ * workers share (named PGP_STMT_PREFIX..., recorded in the slot's stmts[]) survive for the next
+ * lease, while any other prepared statement (an application's PREPARE) goes. One Query: the
+ * statements run in one implicit transaction, where each of them is allowed. */
+static const char reset_sql[] =
+    "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+    "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; "
+    "DO $pgpool$DECLARE r record; BEGIN FOR r IN SELECT name FROM pg_prepared_statements "
+    "WHERE left(name, " RESET_STMT_PREFIX_LEN ") <> '" PGP_STMT_PREFIX "' LOOP "
+    "EXECUTE format('DEALLOCATE %I', r.name); END LOOP; END$pgpool$";
+static const char *const reset_tags[] = {
+    "CLOSE CURSOR ALL",  "SET", "RESET", "UNLISTEN", "SELECT 1", "DISCARD PLANS", "DISCARD TEMP",
+    "DISCARD SEQUENCES", "DO",  NULL,
+};
+
+static int reset_expect(struct reset *r, const char *const *tags, uint32_t n)
+{
+	if (r->nexpect + n > RESET_EXPECT_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n; i++)
+		r->expect[r->nexpect++] = tags[i];
+	return 0;
+}
+
+/* Queue the queries already in r->out and start writing them. */
+static void reset_send(struct server *s)
 {
 	struct reset *r = &s->reset;
 
-	r->out.len = 0;
 	r->out_off = 0;
-	r->nexpect = 0;
 	r->done = 0;
-	r->tag_seen = false;
-	if (txn != PGP_TXN_IDLE) {
-		if (pgp_fe_query(&r->out, "ROLLBACK", 8) < 0)
-			goto nomem;
-		r->expect[r->nexpect++] = "ROLLBACK";
-	}
-	if (pgp_fe_query(&r->out, "DISCARD ALL", 11) < 0)
-		goto nomem;
-	r->expect[r->nexpect++] = "DISCARD ALL";
+	r->value[0] = '\0';
 	reset_step(s, RESET_QUERIES);
 	reset_write(s);
+}
+
+static void reset_send_queries(struct server *s, char txn)
+{
+	static const char *const rollback[] = {"ROLLBACK", NULL};
+	struct reset *r = &s->reset;
+
+	r->out.len = 0;
+	r->nexpect = 0;
+	if (txn != PGP_TXN_IDLE) {
+		if (pgp_fe_query(&r->out, "ROLLBACK", 8) < 0 ||
+		    reset_expect(r, rollback, PGP_ARRAY_LEN(rollback)) < 0)
+			goto nomem;
+	}
+	if (pgp_fe_query(&r->out, reset_sql, sizeof(reset_sql) - 1) < 0 ||
+	    reset_expect(r, reset_tags, PGP_ARRAY_LEN(reset_tags)) < 0)
+		goto nomem;
+	r->on_done = reset_offer;
+	reset_send(s);
 	return;
 nomem:
 	reset_fail(s, "out of memory");
 }
 
-/* Replies to our queries: CommandComplete with the expected tag, then ReadyForQuery 'I'.
- * Returns 1 when all replies are in, 0 for more input, -1 after failing the reset. */
+/* Keep the first value of the first DataRow (orphan cleanup reports its count with it). */
+static void reset_take_value(struct reset *r, const pgp_msg *m)
+{
+	const uint8_t *val;
+	int32_t len;
+	size_t pos = 0;
+	uint16_t n;
+
+	if (r->value[0] || pgp_be_data_row(m, &n) != 0 || n < 1 ||
+	    pgp_be_data_row_value(m, &pos, &val, &len) != 0 || len <= 0 ||
+	    (size_t)len >= sizeof(r->value))
+		return;
+	memcpy(r->value, val, (size_t)len);
+	r->value[len] = '\0';
+}
+
+/* Replies to our queries, in the order r->expect says. Returns 1 when all replies are in, 0 for
+ * more input, -1 after failing the run. */
 static int reset_parse_replies(struct server *s)
 {
 	struct reset *r = &s->reset;
@@ -140,7 +196,7 @@ static int reset_parse_replies(struct server *s)
 	while (pos < r->in.len) {
 		pgp_msg m;
 		size_t used;
-		const char *tag;
+		const char *tag, *want;
 		char st;
 		pgp_error e;
 		int k = pgp_be_next(r->in.data + pos, r->in.len - pos, RESET_MSG_MAX, &m, &used);
@@ -152,46 +208,59 @@ static int reset_parse_replies(struct server *s)
 		if (k == 0)
 			break;
 		pos += used;
+		if (r->done >= r->nexpect) {
+			reset_fail(s, "unexpected data after the replies");
+			return -1;
+		}
+		want = r->expect[r->done];
 		switch (m.type) {
 		case PGP_BE_COMMAND_COMPLETE:
-			if (pgp_be_command_complete(&m, &tag) < 0 ||
-			    strcmp(tag, r->expect[r->done]) != 0) {
-				reset_fail(s, "unexpected reply to %s", r->expect[r->done]);
+			if (!want || !want[0] || pgp_be_command_complete(&m, &tag) < 0 ||
+			    strcmp(tag, want) != 0) {
+				reset_fail(s, "unexpected reply (expected %s)",
+				           want ? want : "ReadyForQuery");
 				return -1;
 			}
-			r->tag_seen = true;
+			r->done++;
+			break;
+		case PGP_BE_EMPTY_QUERY:
+			if (!want || want[0]) {
+				reset_fail(s, "unexpected EmptyQueryResponse");
+				return -1;
+			}
+			r->done++;
 			break;
 		case PGP_BE_READY_FOR_QUERY:
-			if (pgp_be_ready_for_query(&m, &st) < 0 || !r->tag_seen ||
-			    st != PGP_TXN_IDLE) {
-				reset_fail(s, "unexpected ReadyForQuery after %s",
-				           r->expect[r->done]);
+			if (want || pgp_be_ready_for_query(&m, &st) < 0 || st != PGP_TXN_IDLE) {
+				reset_fail(s, "unexpected ReadyForQuery (expected %s)",
+				           want ? want : "status I");
 				return -1;
 			}
-			r->tag_seen = false;
 			if (++r->done == r->nexpect) {
 				if (pos != r->in.len) {
-					reset_fail(s, "unexpected data after the reset");
+					reset_fail(s, "unexpected data after the replies");
 					return -1;
 				}
 				rc = 1;
 			}
 			break;
+		case PGP_BE_DATA_ROW:
+			reset_take_value(r, &m);
+			break;
+		case PGP_BE_ROW_DESCRIPTION:
 		case PGP_BE_NOTICE:
 		case PGP_BE_PARAMETER_STATUS:
 		case PGP_BE_NOTIFICATION:
 			break;
 		case PGP_BE_ERROR:
 			if (pgp_be_error(&m, &e) == 0)
-				reset_fail(s, "%s: ERROR %s %s", r->expect[r->done],
-				           e.sqlstate ? e.sqlstate : "?",
+				reset_fail(s, "ERROR %s %s", e.sqlstate ? e.sqlstate : "?",
 				           e.message ? e.message : "");
 			else
-				reset_fail(s, "%s: malformed error", r->expect[r->done]);
+				reset_fail(s, "malformed error");
 			return -1;
 		default:
-			reset_fail(s, "unexpected message '%c' in reply to %s", m.type,
-			           r->expect[r->done]);
+			reset_fail(s, "unexpected message '%c'", m.type);
 			return -1;
 		}
 		if (rc == 1)
@@ -278,18 +347,39 @@ static void reset_arm(struct server *s, uint32_t events)
 		reset_fail(s, "poll: %s", strerror(errno));
 }
 
-void reset_start(struct server *s, bool cancel, char txn, const char *why)
+/* A new run on a held server: fresh buffers and timer. */
+static void reset_begin(struct server *s, const char *why, bool health)
 {
 	struct reset *r = &s->reset;
-	int peek;
 
 	server_stop_io(s);
 	r->why = why;
+	r->health = health;
 	r->started_us = pgp_now_us();
 	r->in.len = 0;
 	r->out.len = 0;
 	r->out_off = 0;
+	r->nexpect = 0;
 	memset(&r->drain, 0, sizeof(r->drain));
+}
+
+/* At a clean boundary nothing may be waiting to be read: bytes there mean the owner lied or
+ * died mid-read (the stream position is unknown), or the server sent a FATAL and closed. 0, or
+ * -1 after failing the run. */
+static int reset_check_quiet(struct server *s)
+{
+	int peek = server_peek(s);
+
+	if (peek == 0)
+		return 0;
+	reset_fail(s, peek > 0 ? "unread data at a clean boundary"
+	                       : "connection closed by the server");
+	return -1;
+}
+
+void reset_start(struct server *s, bool cancel, char txn, const char *why)
+{
+	reset_begin(s, why, false);
 	if (cancel) {
 		int rc;
 		reset_step(s, RESET_CANCEL);
@@ -298,15 +388,25 @@ void reset_start(struct server *s, bool cancel, char txn, const char *why)
 			reset_fail(s, "cannot queue the cancel request: %s", strerror(-rc));
 		return;
 	}
-	/* CLEAN: nothing may be waiting to be read; bytes here mean the owner lied or died
-	 * mid-read, and the stream position is unknown. */
-	peek = server_peek(s);
-	if (peek != 0) {
-		reset_fail(s, peek > 0 ? "unread data at a clean boundary"
-		                       : "connection closed by the server");
+	if (reset_check_quiet(s) == 0)
+		reset_send_queries(s, txn);
+}
+
+void reset_query(struct server *s, const char *sql, const char *const *expect, uint32_t n,
+                 const char *why, bool health, reset_done_cb done)
+{
+	struct reset *r = &s->reset;
+
+	reset_begin(s, why, health);
+	r->on_done = done;
+	if (reset_check_quiet(s) < 0)
+		return;
+	if (n == 0 || expect[n - 1] != NULL || pgp_fe_query(&r->out, sql, strlen(sql)) < 0 ||
+	    reset_expect(r, expect, n) < 0) {
+		reset_fail(s, "cannot build the query");
 		return;
 	}
-	reset_send_queries(s, txn);
+	reset_send(s);
 }
 
 void reset_cancel_done(struct server *s, int rc)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "offload.h"
 #include "pool.h"
@@ -88,7 +89,22 @@ struct server_connect_job {
 	uint64_t lib_us; /* time inside libpq */
 	const char *keys[8];
 	const char *values[8];
+	char *dsn;      /* copies: a reload may free the pool's settings while the job runs */
+	char *password; /* (wiped when the job is freed) */
 };
+
+static void server_job_free(struct server_connect_job *job)
+{
+	if (job->dsn) {
+		explicit_bzero(job->dsn, strlen(job->dsn));
+		free(job->dsn);
+	}
+	if (job->password) {
+		explicit_bzero(job->password, strlen(job->password));
+		free(job->password);
+	}
+	free(job);
+}
 
 static struct offload *connect_helper;
 
@@ -107,7 +123,7 @@ static void server_drop_connect(struct server *s)
 		s->conn = NULL;
 		return;
 	}
-	free(job);
+	server_job_free(job);
 }
 
 static void server_connect_failed(struct server *s, const char *why)
@@ -132,7 +148,7 @@ static void server_connect_failed(struct server *s, const char *why)
 	pgp_pool_count_error(s->pool->shm, PGP_ERR_CONNECT);
 	SERVER_LOG(LOG_WARNING, s, "backend connection failed after %.1f ms: %s",
 	           (double)(pgp_now_us() - s->connect_start_us) / 1000.0, msg);
-	pool_server_connect_failed(s);
+	pool_server_connect_failed(s, msg);
 }
 
 static void server_connected(struct server *s)
@@ -159,6 +175,7 @@ static void server_connected(struct server *s)
 	atomic_store(&s->slot->leases, 0);
 	atomic_store(&s->slot->queries, 0);
 	atomic_fetch_add(&s->pool->shm->connects, 1);
+	lifecycle_connected(s);
 	uint64_t connect_us = pgp_now_us() - s->connect_start_us;
 	pgp_hist_observe(&s->pool->shm->connect_hist, connect_us);
 	atomic_fetch_add(&s->pool->shm->connect_us, connect_us);
@@ -202,7 +219,7 @@ static void server_connect_done(struct offload_job *base)
 			s->cjob_busy = false;
 			server_connect_failed(s, "the broker is shutting down");
 		} else {
-			free(job);
+			server_job_free(job);
 		}
 		return;
 	}
@@ -290,14 +307,21 @@ int server_connect(struct server *s)
 	    !connect_helper)
 		return -EBUSY;
 	job = calloc(1, sizeof(*job));
-	if (!job)
+	if (job) {
+		job->dsn = strdup(pc->dsn);
+		job->password = strdup(pc->password ? pc->password : "");
+	}
+	if (!job || !job->dsn || !job->password) {
+		if (job)
+			server_job_free(job);
 		return -ENOMEM;
+	}
 	do {
 		gen = (uint32_t)atomic_fetch_add(&broker.shm.hdr->generation_seq, 1) + 1;
 	} while (gen == 0);
 	if (!atomic_compare_exchange_strong(&s->slot->word, &empty,
 	                                    pgp_slot_word(PGP_SLOT_CONNECTING, 0, gen))) {
-		free(job);
+		server_job_free(job);
 		return -EBUSY;
 	}
 	s->gen = gen;
@@ -309,17 +333,17 @@ int server_connect(struct server *s)
 	s->connect_lib_us = 0;
 	/* Later keywords override the expanded dsn: TLS and GSS encryption are off because such a
 	 * session cannot be handed over by fd (config.c refused sslmode=require and verify-*).
-	 * The strings live in the config, which outlives every job. */
+	 * The job owns copies of the dsn and password (a reload may change the pool's). */
 	job->keys[n] = "fallback_application_name";
 	job->values[n++] = "pgpool-broker";
 	job->keys[n] = "dbname";
-	job->values[n++] = pc->dsn;
+	job->values[n++] = job->dsn;
 	job->keys[n] = "sslmode";
 	job->values[n++] = "disable";
 	job->keys[n] = "gssencmode";
 	job->values[n++] = "disable";
 	job->keys[n] = "password";
-	job->values[n++] = pc->password;
+	job->values[n++] = job->password;
 	job->keys[n] = NULL;
 	job->values[n] = NULL;
 	job->base.run = server_connect_run;

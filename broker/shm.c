@@ -16,6 +16,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "orphan.h"
 
 static uint64_t shm_new_epoch(void)
 {
@@ -52,32 +53,13 @@ static int shm_pid_is_broker(int32_t pid, uint64_t heartbeat_us)
 	return strcmp(comm, "pgpool-broker") == 0;
 }
 
-/* Note the backend pids of a dead broker's segment, so its orphans can be found (issue 3). */
-static void shm_note_stale(const pgp_shm *old)
-{
-	uint32_t n = old->hdr->nslots, kept = 0;
-	int32_t *pids = calloc(n ? n : 1, sizeof(*pids));
-
-	if (!pids)
-		return;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t w = atomic_load(&old->slots[i].word);
-		int32_t pid = old->slots[i].backend_pid;
-		if (pgp_slot_word_state(w) != PGP_SLOT_EMPTY && pid > 0)
-			pids[kept++] = pid;
-	}
-	free(broker.stale_backend_pids);
-	broker.stale_backend_pids = pids;
-	broker.nstale_backend_pids = kept;
-}
-
 /* Inspect an existing segment: -EEXIST if a live broker owns it, else 0 (it may be removed). */
 static int shm_check_existing(const char *name)
 {
 	struct stat st;
 	void *base;
 	pgp_shm old;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
 	int rc = 0;
 
 	if (fd < 0)
@@ -87,7 +69,8 @@ static int shm_check_existing(const char *name)
 		         (long long)st.st_size);
 		goto out;
 	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	/* Read-write: the orphan cleanup takes the idle slots of a dead broker's segment. */
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		rc = -errno;
 		goto out;
@@ -101,12 +84,14 @@ static int shm_check_existing(const char *name)
 		          name, old.hdr->broker_pid);
 		rc = -EEXIST;
 	} else {
-		shm_note_stale(&old);
-		log_warn("removing stale shm segment %s of broker pid %d (not running); %u backend "
-		         "pid(s) of it noted",
-		         name, old.hdr->broker_pid, broker.nstale_backend_pids);
+		log_warn("removing stale shm segment %s of broker pid %d (not running)", name,
+		         old.hdr->broker_pid);
+		/* Its backends may still be open: the orphan cleanup keeps the mapping. */
+		orphan_adopt(&old, (size_t)st.st_size);
+		base = MAP_FAILED;
 	}
-	munmap(base, (size_t)st.st_size);
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
 out:
 	close(fd);
 	return rc;
@@ -202,6 +187,5 @@ void shm_destroy(void)
 	munmap(broker.shm.base, broker.shm.size);
 	memset(&broker.shm, 0, sizeof(broker.shm));
 	broker.shm_created = false;
-	free(broker.stale_backend_pids);
-	broker.stale_backend_pids = NULL;
+	orphan_fini();
 }

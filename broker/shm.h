@@ -12,8 +12,8 @@
 /*
  * Create the segment named by [broker] shm_name for npools pools and nslots slots, with the
  * socket's mode and group, and a new random epoch. An existing segment whose broker is still
- * running is refused (-EEXIST, logged); a dead broker's segment is noted (its backend pids, for
- * orphan cleanup) and replaced. Fills broker.shm; the pools are filled in by pool.c, then
+ * running is refused (-EEXIST, logged); a dead broker's segment is handed to the orphan cleanup
+ * (orphan.c) and replaced. Fills broker.shm; the pools are filled in by pool.c, then
  * shm_publish() makes the segment visible as running.
  */
 int shm_create(uint32_t npools, uint32_t nslots) PGP_WUR;

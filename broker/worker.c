@@ -239,9 +239,12 @@ static void worker_list_pools(char *out, size_t cap)
 	out[0] = '\0';
 	for (uint32_t i = 0; i < broker.npools && n + 1 < cap; i++) {
 		const struct config_pool *pc = broker.pools[i].cfg;
-		int w = snprintf(out + n, cap - n, "%s%s (host=%s port=%s dbname=%s user=%s)",
-		                 i ? ", " : "", pc->name, pc->key.host, pc->key.port,
-		                 pc->key.dbname, pc->key.user);
+		int w;
+		if (!pool_active(&broker.pools[i]))
+			continue;
+		w = snprintf(out + n, cap - n, "%s%s (host=%s port=%s dbname=%s user=%s)",
+		             n ? ", " : "", pc->name, pc->key.host, pc->key.port, pc->key.dbname,
+		             pc->key.user);
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -282,7 +285,8 @@ static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m)
 			                    "host, port, dbname or user is too long");
 		pgp_dsn_normalize(&key);
 		for (uint32_t i = 0; i < broker.npools && !p; i++) {
-			if (pgp_dsn_match(&broker.pools[i].cfg->key, &key))
+			if (pool_active(&broker.pools[i]) &&
+			    pgp_dsn_match(&broker.pools[i].cfg->key, &key))
 				p = &broker.pools[i];
 		}
 		if (!p) {

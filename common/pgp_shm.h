@@ -193,6 +193,10 @@ struct pgp_shm_pool {
 	char last_error[256];            /* broker: last backend connect error, NUL-terminated */
 };
 
+/* Names of the prepared statements workers share through stmts[] start with this (the driver's
+ * PGPOOL_STMT_PREFIX): the broker's session reset keeps exactly those and deallocates the rest. */
+#define PGP_STMT_PREFIX "pgpool_"
+
 /* One prepared statement remembered on a slot's backend (owner writes while leased). */
 struct pgp_shm_stmt {
 	_Atomic uint64_t hash;      /* owner: statement key (pgp_hash64 of types+SQL), 0 = free */

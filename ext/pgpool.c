@@ -78,6 +78,11 @@ static void stats_to_array(zval *arr, const pgpool_pool_stats *s)
 	} else {
 		add_assoc_null(arr, "down_since");
 	}
+	if (s->last_error[0]) {
+		add_assoc_string(arr, "last_error", s->last_error);
+	} else {
+		add_assoc_null(arr, "last_error");
+	}
 	add_assoc_long(arr, "total", s->total);
 	add_assoc_long(arr, "idle", s->idle);
 	add_assoc_long(arr, "active", s->active);

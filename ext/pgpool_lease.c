@@ -8,11 +8,14 @@
  * path kept out of line.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pgp_proto.h"
 #include "pgpool_proc.h"
 
 static pgpool_proc *const proc = &pgpool_proc_g;
@@ -71,6 +74,33 @@ static void lease_clear(pgpool_lease *l)
 	l->fd = -1;
 }
 
+void pgpool_pool_last_error(const struct pgp_shm_pool *sp, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (cap == 0) {
+		return;
+	}
+	/* The broker makes the sequence odd while it rewrites the text: copy between two equal
+	 * even readings, or give up (the message is only for humans). */
+	for (int tries = 0; tries < 4; tries++) {
+		uint32_t seq = atomic_load(&sp->last_error_seq);
+		if (seq & 1u) {
+			continue;
+		}
+		size_t n = strnlen(sp->last_error, sizeof(sp->last_error));
+		if (n >= cap) {
+			n = cap - 1;
+		}
+		memcpy(out, sp->last_error, n);
+		out[n] = '\0';
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load(&sp->last_error_seq) == seq) {
+			return;
+		}
+	}
+	out[0] = '\0';
+}
+
 static void err_pool_status(const pgpool_pool *pool, const struct pgp_shm_pool *sp, uint32_t status,
                             pgpool_err *err)
 {
@@ -78,18 +108,21 @@ static void err_pool_status(const pgpool_pool *pool, const struct pgp_shm_pool *
 	case PGP_POOL_CIRCUIT_OPEN: {
 		uint64_t since = atomic_load(&sp->down_since_wall_us), now = pgp_wall_us();
 		time_t t = (time_t)(since / 1000000u);
-		char when[32] = "an unknown time";
+		char when[32] = "an unknown time", last[200];
 		struct tm tm;
 		if (since && gmtime_r(&t, &tm)) {
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		}
+		pgpool_pool_last_error(sp, last, sizeof(last));
 		pgpool_err_set(
 		    err, "08006",
-		    "pool \"%s\": PostgreSQL has been unreachable since %s (%llu s), so the "
-		    "circuit breaker is open and leases fail fast; check the database server "
-		    "and the broker's log (journalctl -u pgpool-broker)",
+		    "pool \"%s\": PostgreSQL has been unreachable since %s (%llu s; last error: "
+		    "%s), "
+		    "so the circuit breaker is open and leases fail at once; check the database "
+		    "server and the broker's log (journalctl -u pgpool-broker)",
 		    pool->name, when,
-		    (unsigned long long)(since && now > since ? (now - since) / 1000000u : 0));
+		    (unsigned long long)(since && now > since ? (now - since) / 1000000u : 0),
+		    last[0] ? last : "unknown");
 		break;
 	}
 	case PGP_POOL_DISABLED:
@@ -170,13 +203,109 @@ static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t sta
 	return -1;
 }
 
+/* How long a validation ping may take before the connection counts as dead. */
+#define LEASE_PING_TIMEOUT_US 2000000u
+
+/* Wait for the socket to be readable until deadline: 1 ready, 0 timed out, -1 error. */
+static int ping_wait(int fd, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = pgp_now_us();
+		if (now >= deadline) {
+			return 0;
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int r = poll(&pfd, 1, (int)((deadline - now + 999u) / 1000u));
+		if (r > 0) {
+			return 1;
+		}
+		if (r < 0 && errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+/*
+ * validate_after_idle: one empty Query on the leased socket, expecting EmptyQueryResponse and
+ * ReadyForQuery 'I' and nothing else. The protocol position is recorded as for any request, so
+ * the broker can clean up if this process dies meanwhile. 0 alive, -1 dead or not answering.
+ */
+static int lease_ping(struct pgp_shm_slot *sl, int fd)
+{
+	static const uint8_t query[] = {'Q', 0, 0, 0, 5, 0}; /* Query "" */
+	uint64_t deadline = pgp_now_us() + LEASE_PING_TIMEOUT_US;
+	uint8_t buf[512];
+	size_t have = 0;
+	bool empty = false;
+
+	atomic_store_explicit(&sl->proto_pos, PGP_POS_WRITING, memory_order_release);
+	if (send(fd, query, sizeof(query), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(query)) {
+		return -1;
+	}
+	atomic_store_explicit(&sl->proto_pos, PGP_POS_SENT, memory_order_release);
+	for (;;) {
+		pgp_msg m;
+		size_t used;
+		int k = pgp_be_next(buf, have, sizeof(buf), &m, &used);
+		if (k < 0) {
+			return -1;
+		}
+		if (k > 0) {
+			char st;
+			switch (m.type) {
+			case PGP_BE_EMPTY_QUERY:
+				empty = true;
+				break;
+			case PGP_BE_READY_FOR_QUERY:
+				if (!empty || used != have || pgp_be_ready_for_query(&m, &st) < 0 ||
+				    st != PGP_TXN_IDLE) {
+					return -1;
+				}
+				atomic_store_explicit(&sl->proto_pos, PGP_POS_CLEAN,
+				                      memory_order_release);
+				return 0;
+			case PGP_BE_NOTICE:
+			case PGP_BE_PARAMETER_STATUS:
+				break;
+			default:
+				return -1; /* ErrorResponse (FATAL: terminated...) or garbage */
+			}
+			memmove(buf, buf + used, have - used);
+			have -= used;
+			if (have == 0) {
+				atomic_store_explicit(&sl->proto_pos, PGP_POS_SENT,
+				                      memory_order_release);
+			}
+			continue;
+		}
+		if (have == sizeof(buf) || ping_wait(fd, deadline) <= 0) {
+			return -1;
+		}
+		atomic_store_explicit(&sl->proto_pos, PGP_POS_READING, memory_order_release);
+		ssize_t n = recv(fd, buf + have, sizeof(buf) - have, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			return -1;
+		}
+		have += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* Has the connection been idle longer than validate_after_idle? */
+static bool lease_needs_ping(const pgpool_pool *pool, const struct pgp_shm_slot *sl, uint64_t now)
+{
+	uint64_t limit = (uint64_t)pool->info.validate_after_idle_ms * 1000u;
+	uint64_t since = atomic_load_explicit(&sl->idle_since_us, memory_order_relaxed);
+
+	return limit > 0 && since < now && now - since >= limit;
+}
+
 int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 {
 	pgpool_pool_priv *p = pgpool_priv(pool);
 	uint64_t now = pgp_now_us();
 
 	uint64_t deadline = 0;
-	uint32_t waited_us = 0;
+	uint32_t waited_us = 0, dead = 0;
 	bool refetched = false;
 
 	for (;;) {
@@ -229,13 +358,35 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 		atomic_store_explicit(&sl->proto_pos, PGP_POS_CLEAN, memory_order_relaxed);
 		atomic_store_explicit(&sl->txn_status, 'I', memory_order_relaxed);
 		atomic_store_explicit(&sl->flags, 0, memory_order_relaxed);
+		if (PGP_UNLIKELY(lease_needs_ping(pool, sl, now)) &&
+		    lease_ping(sl, pool->fds[slot]) < 0) {
+			/* Dead (or silent): never handed out. The broker replaces it; try another.
+			 */
+			if (pgp_pool_return_to_broker(&m->shm, sp, slot, aid, gen,
+			                              PGP_SLOT_DISCARD) == 0) {
+				pgpool_proc_notify_returned(pool, slot, gen, PGP_SLOT_DISCARD);
+			}
+			pgpool_proc_forget_fd(pool, slot);
+			now = pgp_now_us();
+			if (++dead > pool->nslots) {
+				pgp_pool_count_error(sp, PGP_ERR_BACKEND);
+				pgpool_err_set(
+				    err, "08006",
+				    "pool \"%s\": %u connections in a row were dead when "
+				    "validated (validate_after_idle); is PostgreSQL up?",
+				    pool->name, dead);
+				return -1;
+			}
+			continue;
+		}
 		atomic_store_explicit(&sl->leases,
 		                      atomic_load_explicit(&sl->leases, memory_order_relaxed) + 1,
 		                      memory_order_relaxed);
 		atomic_fetch_add_explicit(&sp->acquires, 1, memory_order_relaxed);
 		pgp_hist_observe(&sp->acquire_wait_hist, waited_us);
 		if (waited_us) {
-			atomic_fetch_add_explicit(&sp->lease_wait_us, waited_us, memory_order_relaxed);
+			atomic_fetch_add_explicit(&sp->lease_wait_us, waited_us,
+			                          memory_order_relaxed);
 		}
 		p->leased[slot] = true;
 		p->leases++;
@@ -274,12 +425,15 @@ void pgpool_lease_release(pgpool_lease *l)
 		return;
 	}
 	if (lease_current(l)) {
-		/* pgp_pool_release records idle_since_us when the slot goes IDLE. */
-		lease_end_current(l, pgp_now_us());
+		uint64_t now = pgp_now_us();
+		/* Last use of the backend, also when the slot goes straight to a waiter
+		 * (validate_after_idle measures from here). */
+		atomic_store_explicit(&l->shm_slot->idle_since_us, now, memory_order_relaxed);
+		lease_end_current(l, now);
 		slot_give_back(&proc->map->shm, pgpool_priv(pool)->shm_pool, l->slot,
 		               pool->info.attach_id, l->gen);
 	} else {
-		pgpool_proc_end_stale_lease(l);
+		pgpool_proc_end_stale_lease(l, true);
 	}
 	pgpool_priv(pool)->leases--;
 	lease_clear(l);
@@ -306,7 +460,7 @@ void pgpool_lease_return(pgpool_lease *l, uint32_t state)
 			pgpool_proc_forget_fd(pool, l->slot);
 		}
 	} else {
-		pgpool_proc_end_stale_lease(l);
+		pgpool_proc_end_stale_lease(l, false);
 	}
 	pgpool_priv(pool)->leases--;
 	lease_clear(l);

@@ -22,45 +22,45 @@
 
 /* A pool-layer error, turned into a PDOException by the driver's error helper. */
 typedef struct pgpool_err {
-	char sqlstate[6];   /* "08001", "28P01", "53300", ... */
-	char message[512];  /* says what happened and what to check */
+	char sqlstate[6];  /* "08001", "28P01", "53300", ... */
+	char message[512]; /* says what happened and what to check */
 } pgpool_err;
 
 /* A pool this process has attached to. Owned by pgpool_lease.c; stable address for the life of
  * the process (a broker restart re-attaches it in place with the credentials kept here). */
 typedef struct pgpool_pool {
-	uint32_t index;		    /* pool index in the current shm mapping */
-	char name[PGP_NAME_MAX];    /* pool name */
-	pgp_dsn_key key;	    /* what the worker asked for (name or host/port/dbname/user) */
-	uint32_t mode;		    /* enum pgp_pool_mode */
+	uint32_t index;              /* pool index in the current shm mapping */
+	char name[PGP_NAME_MAX];     /* pool name */
+	pgp_dsn_key key;             /* what the worker asked for (name or host/port/dbname/user) */
+	uint32_t mode;               /* enum pgp_pool_mode */
 	uint32_t acquire_timeout_ms; /* from the broker */
 	uint32_t query_timeout_ms;   /* from the broker, 0 = none */
-	uint32_t slow_query_ms;	    /* from the broker, 0 = off */
-	uint32_t nslots;	    /* slot capacity of the pool */
-	int *fds;		    /* fds[i]: this process's copy of slot i's socket, -1 if none */
-	uint32_t *gens;		    /* gens[i]: backend generation fds[i] belongs to, 0 if none */
-	int32_t *backend_pids;	    /* backend_pids[i]: PostgreSQL pid of fds[i] */
+	uint32_t slow_query_ms;      /* from the broker, 0 = off */
+	uint32_t nslots;             /* slot capacity of the pool */
+	int *fds;              /* fds[i]: this process's copy of slot i's socket, -1 if none */
+	uint32_t *gens;        /* gens[i]: backend generation fds[i] belongs to, 0 if none */
+	int32_t *backend_pids; /* backend_pids[i]: PostgreSQL pid of fds[i] */
 	struct pgp_ctl_attach_ok info; /* the broker's ATTACH_OK (server parameters etc.) */
-	uint64_t epoch;		    /* shm epoch this attachment belongs to */
-	struct pgpool_pool *next;   /* list of attached pools */
-	/* credentials kept in process memory (never in shm) to re-attach after a broker restart and to
-	 * check a later new PgPool() with other credentials: */
+	uint64_t epoch;                /* shm epoch this attachment belongs to */
+	struct pgpool_pool *next;      /* list of attached pools */
+	/* credentials kept in process memory (never in shm) to re-attach after a broker restart and
+	 * to check a later new PgPool() with other credentials: */
 	char user[PGP_DSN_NAME_MAX];
-	char *password;		    /* malloc'd, NULL if none */
+	char *password; /* malloc'd, NULL if none */
 	size_t password_len;
 	bool has_password;
 } pgpool_pool;
 
 /* A held lease on one backend connection. */
 typedef struct pgpool_lease {
-	pgpool_pool *pool;	      /* pool the slot belongs to, NULL when no lease is held */
-	uint32_t slot;		      /* pool-relative slot index */
-	uint32_t gen;		      /* backend generation at acquire time */
-	int fd;			      /* this process's cached socket; never close it yourself */
-	int32_t backend_pid;	      /* PostgreSQL backend pid */
+	pgpool_pool *pool;             /* pool the slot belongs to, NULL when no lease is held */
+	uint32_t slot;                 /* pool-relative slot index */
+	uint32_t gen;                  /* backend generation at acquire time */
+	int fd;                        /* this process's cached socket; never close it yourself */
+	int32_t backend_pid;           /* PostgreSQL backend pid */
 	struct pgp_shm_slot *shm_slot; /* the slot in shm (for proto_pos/txn_status/flags) */
-	uint64_t acquired_us;	      /* pgp_now_us() at acquire */
-	uint32_t waited_us;	      /* time spent waiting in the queue for this lease */
+	uint64_t acquired_us;          /* pgp_now_us() at acquire */
+	uint32_t waited_us;            /* time spent waiting in the queue for this lease */
 } pgpool_lease;
 
 /*
@@ -71,7 +71,7 @@ typedef struct pgpool_lease {
  * 0, or -1 with *err filled (08001 broker unreachable / unknown pool, 28P01 wrong password, ...).
  */
 int pgpool_pool_open(const pgp_dsn_key *key, const char *user, const char *password,
-		     size_t password_len, bool has_password, pgpool_pool **out, pgpool_err *err);
+                     size_t password_len, bool has_password, pgpool_pool **out, pgpool_err *err);
 
 /*
  * Lease a connection of the pool: CAS fast path, else wait in the pool's FIFO ring up to
@@ -107,7 +107,7 @@ static inline void pgpool_lease_set_pos(pgpool_lease *l, enum pgp_proto_pos pos)
 static inline void pgpool_lease_set_txn(pgpool_lease *l, char txn_status)
 {
 	atomic_store_explicit(&l->shm_slot->txn_status, (uint32_t)(unsigned char)txn_status,
-			      memory_order_release);
+	                      memory_order_release);
 }
 static inline void pgpool_lease_set_flags(pgpool_lease *l, uint32_t flags)
 {
@@ -140,7 +140,12 @@ typedef struct pgpool_pool_stats {
 	uint64_t acquires, acquire_waits, acquire_wait_us, acquire_timeouts, fd_transfers, errors;
 	uint64_t queries, query_us, lease_us, prepared_hits, prepared_misses;
 	uint64_t connects, connect_failures, disconnects, reclaims, discards;
+	char last_error[256]; /* last backend connect error while the circuit is open, else "" */
 } pgpool_pool_stats;
+
+/* The pool's last backend connect error as the broker published it ("" if none or being
+ * rewritten right now). */
+void pgpool_pool_last_error(const struct pgp_shm_pool *sp, char *out, size_t cap);
 
 /* Stats for every pool (n filled, up to cap) from the broker's shm, mapping it if needed (no
  * broker round trip). 0, or -1 with *err filled if the broker's shm cannot be found. */

@@ -545,8 +545,20 @@ int pgpool_proc_ensure(pgpool_pool *pool, uint32_t timeout_ms, pgpool_err *err)
 
 /* ---- leases of older mappings ---- */
 
-void pgpool_proc_end_stale_lease(const pgpool_lease *l)
+void pgpool_proc_end_stale_lease(const pgpool_lease *l, bool clean)
 {
+	struct pgp_shm_slot *sl = l->shm_slot;
+
+	/* The broker that owned the segment is gone; its successor waits for this release before
+	 * it terminates the backend (orphan cleanup). A fork child never releases its parent's. */
+	if (sl && atomic_load(&sl->owner_pid) == proc->pid) {
+		uint64_t w = atomic_load(&sl->word);
+		if (pgp_slot_word_state(w) == PGP_SLOT_LEASED && pgp_slot_word_gen(w) == l->gen) {
+			uint64_t to = pgp_slot_word(clean ? PGP_SLOT_IDLE : PGP_SLOT_DISCARD,
+			                            clean ? 0 : pgp_slot_word_owner(w), l->gen);
+			atomic_compare_exchange_strong(&sl->word, &w, to);
+		}
+	}
 	if (l->fd >= 0) {
 		close(l->fd);
 	}

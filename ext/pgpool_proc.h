@@ -129,9 +129,11 @@ int pgpool_proc_fetch_fd(pgpool_pool *pool, uint32_t slot, uint32_t gen, bool *b
 /* Drop this process's cached copy of a slot's fd. */
 void pgpool_proc_forget_fd(pgpool_pool *pool, uint32_t slot);
 
-/* A lease of an older mapping (broker restarted or fork since) ended: close this process's copy of
- * its fd and unmap the old segment once nothing refers to it. */
-void pgpool_proc_end_stale_lease(const pgpool_lease *l);
+/* A lease of an older mapping (broker restarted or fork since) ended: release it in the old
+ * segment (clean: IDLE, else DISCARD; only by the process that leased it), so that the new broker
+ * knows the backend is free to terminate; close this process's copy of its fd and unmap the old
+ * segment once nothing refers to it. */
+void pgpool_proc_end_stale_lease(const pgpool_lease *l, bool clean);
 
 /* Notifications (no reply; dropped when the socket buffer is full). */
 void pgpool_proc_notify_grow(pgpool_pool *pool);

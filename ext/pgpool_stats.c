@@ -47,6 +47,9 @@ static void pool_stats(const pgp_shm *shm, struct pgp_shm_pool *sp, pgpool_pool_
 	o->disconnects = atomic_load(&sp->disconnects);
 	o->reclaims = atomic_load(&sp->reclaims);
 	o->discards = atomic_load(&sp->discards);
+	if (o->status == PGP_POOL_CIRCUIT_OPEN) {
+		pgpool_pool_last_error(sp, o->last_error, sizeof(o->last_error));
+	}
 }
 
 int pgpool_stats_collect(pgpool_pool_stats *out, uint32_t cap, uint32_t *n, pgpool_err *err)
@@ -63,6 +66,9 @@ int pgpool_stats_collect(pgpool_pool_stats *out, uint32_t cap, uint32_t *n, pgpo
 		struct pgp_shm_pool *sp = pgp_shm_pool_at(shm, i);
 		if (!sp) {
 			break;
+		}
+		if (atomic_load(&sp->status) == PGP_POOL_CLOSED) {
+			continue; /* removed by a reload and drained */
 		}
 		pool_stats(shm, sp, &out[(*n)++]);
 	}

@@ -13,7 +13,7 @@ for loop in $BT_LOOPS; do
 	bt_log "# event_loop = $loop"
 	bt_broker_start "$loop" || continue
 	bt_check "[$loop] prefill: 2 backends (min_connections)" \
-		bt_wait_for 5 test "$(bt_backends)" = 2
+		bt_wait_for 5 'test "$(bt_backends)" = 2'
 
 	bt_worker -n 20 -c "select 1" -q --timing >"$BT_WORK/one.out" 2>&1
 	bt_check "[$loop] 20 leases in one process, one fd transfer per backend used" \
@@ -69,7 +69,7 @@ for loop in $BT_LOOPS; do
 	before=$(bt_stat main discards)
 	bt_worker -c "select 1" -q --return discard
 	bt_check "[$loop] DISCARD hand-back: counted as a discard" \
-		bt_wait_for 2 test "$(bt_stat main discards)" -gt "$before"
+		bt_wait_for 2 'test "$(bt_stat main discards)" -gt "$before"'
 	bt_check "[$loop] DISCARD hand-back: the backend is replaced (4 backends again)" \
 		bt_wait_for 3 bash -c "test \"\$('$BT_WORKER' -S '$BT_SOCK' --stats | awk '\$1==\"pool=main\"{print \$3}')\" = idle=4"
 

@@ -14,6 +14,12 @@ wait_mark() {
 	bt_wait_for 5 grep -q MARK "$1"
 }
 
+sleeping() { # sleeping [CONDITION]: backends of app running the test's pg_sleep(20)
+	bt_sql -tAc "select count(*) from pg_stat_activity where query like '%pg_sleep(20)%' and usename = 'app' ${1:-}"
+}
+
+sleeping_active() { sleeping "and state = 'active'"; }
+
 slot_pid() { # slot_pid N: backend pid of main's slot N
 	bt_stats | awk -v s="i=$1" '$2 == "pool=main" && $3 == s { sub("backend_pid=", "", $7); print $7 }'
 }
@@ -48,7 +54,7 @@ for loop in $BT_LOOPS; do
 	kill -9 "$victim"
 	t0=$(bt_now_ms)
 	wait "$victim" 2>/dev/null
-	bt_wait_for 2 test "$(bt_stat main reclaims)" -gt "$reclaims"
+	bt_wait_for 2 'test "$(bt_stat main reclaims)" -gt "$reclaims"'
 	four_usable
 	rc=$?
 	t1=$(bt_now_ms)
@@ -67,13 +73,13 @@ for loop in $BT_LOOPS; do
 	"${BT_W[@]}" --begin -c "insert into broker_t values (2, 'killed-in-query')" \
 		-c "select pg_sleep(20)" >"$BT_WORK/k2.out" 2>&1 &
 	victim=$!
-	bt_wait_for 5 test "$(bt_sql -tAc "select count(*) from pg_stat_activity where query like '%pg_sleep(20)%' and usename = 'app'")" = 1
+	bt_wait_for 5 'test "$(sleeping)" = 1'
 	kill -9 "$victim"
 	wait "$victim" 2>/dev/null
 	bt_check "[$loop] kill -9 mid-query: cancel + drain + reset (logged)" \
 		bt_wait_for 3 grep -q "proto_pos=SENT" "$BT_WORK/broker.log"
 	bt_check "[$loop] kill -9 mid-query: the query is no longer running" \
-		bt_wait_for 3 test "$(bt_sql -tAc "select count(*) from pg_stat_activity where query like '%pg_sleep(20)%' and state = 'active' and usename = 'app'")" = 0
+		bt_wait_for 3 'test "$(sleeping_active)" = 0'
 	bt_check "[$loop] kill -9 mid-query: the insert was not committed" \
 		test "$(bt_sql -tAc "select count(*) from broker_t where who = 'killed-in-query'")" = 0
 	bt_check "[$loop] kill -9 mid-query: 4 connections usable" four_usable
@@ -87,7 +93,7 @@ for loop in $BT_LOOPS; do
 	kill -9 "$victim"
 	wait "$victim" 2>/dev/null
 	bt_check "[$loop] kill -9 mid-write: the backend is discarded" \
-		bt_wait_for 2 test "$(bt_stat main discards)" = 1
+		bt_wait_for 2 'test "$(bt_stat main discards)" = 1'
 	bt_check "[$loop] kill -9 mid-write: discard logged (proto_pos=WRITING)" \
 		grep -q "discarded.*proto_pos=WRITING" "$BT_WORK/broker.log"
 	bt_check "[$loop] kill -9 mid-write: replaced, 4 connections usable" \

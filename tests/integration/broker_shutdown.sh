@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # broker_shutdown.sh: signals, startup refusals and cleanup, on each event loop.
-#   READY=1 reaches $NOTIFY_SOCKET after prefill; SIGHUP is logged, not fatal;
+#   READY=1 reaches $NOTIFY_SOCKET after prefill; SIGHUP reloads the unchanged config;
 #   SIGTERM waits for a held lease (bounded by shutdown_timeout), then removes socket and shm and
 #   leaves no backend in pg_stat_activity; SIGTERM with a lease held past shutdown_timeout cuts it;
 #   SIGINT does not wait; a second broker on the same shm/socket refuses to start; after a
-#   SIGKILL the next broker removes the stale socket and segment and starts.
+#   SIGKILL the next broker removes the stale socket and segment, starts, and terminates the
+#   backend the killed one left open under a worker's lease (after orphan_timeout).
 set -uo pipefail
 source "$(dirname "$0")/../tools/broker-test-lib.sh"
 bt_init
@@ -12,6 +13,8 @@ bt_init
 leftovers() { # backends of any broker (both pools' databases)
 	bt_sql -tAc "select count(*) from pg_stat_activity where application_name = 'pgpool-broker'"
 }
+no_leftovers() { test "$(leftovers)" = 0; }
+backend_gone() { test "$(bt_sql -tAc "select count(*) from pg_stat_activity where pid = ${1:-0}")" = 0; }
 gone() { # socket and shm segment removed
 	[ ! -e "$BT_SOCK" ] && [ ! -e "/dev/shm${BT_SHM}" ]
 }
@@ -69,8 +72,8 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 
 	kill -HUP "$BT_BROKER_PID"
 	sleep 0.2
-	bt_check "[$loop] SIGHUP: logged, broker keeps running" \
-		bash -c "kill -0 $BT_BROKER_PID && grep -q 'reload not implemented yet' '$BT_WORK/broker.log'"
+	bt_check "[$loop] SIGHUP: reloaded, broker keeps running" \
+		bash -c "kill -0 $BT_BROKER_PID && grep -q 'reloaded: 2 pool(s) kept, 0 added, 0 removed' '$BT_WORK/broker.log'"
 
 	# A second broker with the same config must refuse.
 	BT_TINY_PASSWORD=secret "$BT_BROKER" -c "$BT_WORK/broker.ini" >"$BT_WORK/second.log" 2>&1
@@ -100,7 +103,7 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 	bt_check "[$loop] SIGTERM: exited after the lease ended, before shutdown_timeout (3 s)" \
 		test $((t1 - t0)) -ge 900 -a $((t1 - t0)) -lt 3000
 	bt_check "[$loop] SIGTERM: socket and shm removed" gone
-	bt_check "[$loop] SIGTERM: no backend left in pg_stat_activity" bt_wait_for 2 test "$(leftovers)" = 0
+	bt_check "[$loop] SIGTERM: no backend left in pg_stat_activity" bt_wait_for 2 'test "$(leftovers)" = 0'
 
 	# Graceful, but the lease outlives shutdown_timeout: cut after 3 s.
 	bt_broker_start "$loop" || continue
@@ -110,7 +113,7 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 		test "$TOOK" -ge 2900 -a "$TOOK" -lt 4500
 	bt_check "[$loop] ... exit 0, socket and shm removed" \
 		bash -c "test '$BT_BROKER_RC' = 0 && test ! -e '$BT_SOCK' && test ! -e /dev/shm$BT_SHM"
-	bt_check "[$loop] ... no backend left" bt_wait_for 2 test "$(leftovers)" = 0
+	bt_check "[$loop] ... no backend left" bt_wait_for 2 'test "$(leftovers)" = 0'
 
 	# Fast: SIGINT does not wait for the held lease.
 	bt_broker_start "$loop" || continue
@@ -118,23 +121,41 @@ print(s.recv(4096).decode().replace("\n", " "), flush=True)
 	bt_check "[$loop] SIGINT: exits at once ($TOOK ms) with status 0" \
 		test "$TOOK" -lt 1000 -a "$BT_BROKER_RC" = 0
 	bt_check "[$loop] SIGINT: socket and shm removed" gone
-	bt_check "[$loop] SIGINT: no backend left" bt_wait_for 2 test "$(leftovers)" = 0
+	bt_check "[$loop] SIGINT: no backend left" bt_wait_for 2 'test "$(leftovers)" = 0'
 
-	# SIGKILL leaves a stale socket and segment; the next broker cleans them up.
-	bt_broker_start "$loop" || continue
+	# SIGKILL leaves a stale socket and segment; the next broker cleans them up. A worker still
+	# holds a lease: its backend outlives the broker (the worker has the socket) until the next
+	# broker terminates it after orphan_timeout.
+	bt_broker_start "$loop" "orphan_timeout = 1s" || continue
+	: >"$BT_WORK/orphan.out"
+	"${BT_W[@]}" -c "select 1" -q --hold 20000 >"$BT_WORK/orphan.out" 2>&1 &
+	holder=$!
+	bt_wait_for 3 grep -q MARK "$BT_WORK/orphan.out"
+	held=$(bt_stats | awk '$1 == "slot" && $2 == "pool=main" && $4 == "state=LEASED" {
+		sub("backend_pid=", "", $7); print $7 }')
 	kill -KILL "$BT_BROKER_PID"
 	wait "$BT_BROKER_PID" 2>/dev/null
 	BT_BROKER_PID=
 	bt_check "[$loop] after SIGKILL the socket and segment are left behind" \
 		test -S "$BT_SOCK" -a -e "/dev/shm${BT_SHM}"
-	bt_broker_start "$loop" || continue
-	bt_check "[$loop] the next broker removes the stale segment and notes its backends" \
-		grep -q "removing stale shm segment.*2 backend pid(s) of it noted" "$BT_WORK/broker.log"
+	bt_check "[$loop] ... and the leased backend ($held) is still open" \
+		test "$(bt_sql -tAc "select count(*) from pg_stat_activity where pid = ${held:-0}")" = 1
+	t0=$(bt_now_ms)
+	bt_broker_start "$loop" "orphan_timeout = 1s" || continue
+	bt_check "[$loop] the next broker removes the stale segment and finds 2 backends, 1 leased" \
+		grep -q "removing stale shm segment.*previous broker (pid [0-9]*) left 2 backend(s) open, 1 of them leased" \
+		<(tr '\n' ' ' <"$BT_WORK/broker.log")
+	bt_check "[$loop] ... and terminates the leased one after orphan_timeout, its worker still alive" \
+		bt_wait_for 4 backend_gone "$held"
+	t1=$(bt_now_ms)
+	bt_log "# orphan terminated $((t1 - t0)) ms after the new broker started (orphan_timeout 1 s)"
+	bt_check "[$loop] ... not before orphan_timeout" test $((t1 - t0)) -ge 1000
+	bt_check "[$loop] ... while its worker was still running" kill -0 "$holder"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
 	bt_check "[$loop] ... removes the stale socket and serves" \
 		bash -c "grep -q 'removing stale control socket' '$BT_WORK/broker.log' && '$BT_WORKER' -S '$BT_SOCK' --pool main -U app -P secret -c 'select 1' -q"
 	bt_broker_stop TERM
-	# The killed broker's backends are orphans (issue 3 terminates them); clean up here.
-	bt_sql -tAc "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgpool-broker'" >/dev/null
-	bt_wait_for 2 test "$(leftovers)" = 0
+	bt_check "[$loop] no backend left after the second broker stopped" bt_wait_for 2 no_leftovers
 done
 bt_finish

@@ -11,7 +11,7 @@ $names = array_keys($all);
 sort($names);
 echo implode(',', $names), "\n";
 
-$keys = ['name', 'mode', 'status', 'down_since', 'total', 'idle', 'active', 'connecting',
+$keys = ['name', 'mode', 'status', 'down_since', 'last_error', 'total', 'idle', 'active', 'connecting',
     'waiting', 'max', 'min', 'acquires', 'acquire_waits', 'acquire_wait_us', 'acquire_timeouts',
     'fd_transfers', 'errors', 'queries', 'query_us', 'lease_us', 'prepared_hits',
     'prepared_misses', 'connects', 'connect_failures', 'disconnects', 'reclaims', 'discards'];
@@ -23,7 +23,7 @@ foreach ($all as $name => $pool) {
         echo "$name: keys differ: ", implode(',', array_keys($pool)), "\n";
     }
     foreach ($keys as $k) {
-        if (!in_array($k, ['name', 'mode', 'status', 'down_since'], true) && !is_int($pool[$k])) {
+        if (!in_array($k, ['name', 'mode', 'status', 'down_since', 'last_error'], true) && !is_int($pool[$k])) {
             echo "$name.$k is not an int\n";
         }
     }

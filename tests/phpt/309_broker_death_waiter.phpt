@@ -33,11 +33,14 @@ if ($pid === 0) {
     $t = microtime(true);
     try {
         (new PgPool(PGPOOL_TEST_DSN, PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD))->query('SELECT 1');
-        exit(1);
+        $code = 1;
     } catch (PDOException $e) {
         $secs = microtime(true) - $t;
-        exit(pgpool_test_sqlstate($e) === '08001' ? ($secs < 3.0 ? 0 : 3) : 2);
+        $code = pgpool_test_sqlstate($e) === '08001' ? ($secs < 3.0 ? 0 : 3) : 2;
     }
+    /* Leave without PHP's request shutdown: the handles copied from the parent hold the
+     * parent's transactions, not ours. */
+    pcntl_exec('/bin/sh', ['-c', "exit $code"]);
 }
 usleep(500000); /* the child is queued now */
 pgpool_private_broker_stop($broker, 9);

@@ -235,10 +235,19 @@ bt_stat() {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }'
 }
 
-# bt_wait_for SECONDS command...: poll until the command succeeds.
+# bt_wait_for SECONDS command...: poll until the command succeeds. With a single argument, that
+# string is evaluated anew each time: bt_wait_for 2 'test "$(leftovers)" = 0' (a "$(...)" in
+# separate arguments would be expanded only once, before the first try).
 bt_wait_for() {
 	local deadline=$((SECONDS + $1))
 	shift
+	if [ $# -eq 1 ]; then
+		while ! eval "$1" >/dev/null 2>&1; do
+			[ $SECONDS -lt $deadline ] || return 1
+			sleep 0.02
+		done
+		return 0
+	fi
 	while ! "$@" >/dev/null 2>&1; do
 		[ $SECONDS -lt $deadline ] || return 1
 		sleep 0.02
