@@ -294,33 +294,39 @@ static uint32_t admin_serve_waiters(struct pool *p)
 	return served;
 }
 
-/* Set what the administrator wants; apply it unless the pool's status is the broker's own
- * (circuit open, draining), which wins until it ends. */
+/* Set what the administrator wants; the pool's status follows it unless the broker's own
+ * (circuit open, draining) wins until that ends (pool_publish_status). */
 static int admin_set_status(struct admin_ctx *x, const char *name, uint32_t want, const char *verb)
 {
 	struct pool *p = admin_pool_arg(x, name);
-	uint32_t cur;
+	uint32_t cur, now, waiting;
 
 	if (!p)
 		return ADMIN_EXIT_FAILED;
 	if (broker.state != BROKER_RUNNING)
 		return admin_fail(x, ADMIN_EXIT_FAILED, "the broker is shutting down");
+	if (!pool_active(p))
+		return admin_fail(x, ADMIN_EXIT_FAILED,
+		                  "pool %s was removed from the configuration (%s)", p->cfg->name,
+		                  pgp_pool_status_name(atomic_load(&p->shm->status)));
 	cur = atomic_load(&p->shm->status);
+	waiting = atomic_load(&p->shm->waiting);
 	admin_set_intent(p->cfg->name, want);
-	if (cur != PGP_POOL_OPEN && cur != PGP_POOL_PAUSED && cur != PGP_POOL_DISABLED) {
+	pool_publish_status(p);
+	now = atomic_load(&p->shm->status);
+	if (now != want) {
 		out_message(&x->out, "pool %s is %s: it will be %s once that ends", p->cfg->name,
-		            pgp_pool_status_name(cur), verb);
+		            pgp_pool_status_name(now), verb);
 		return ADMIN_EXIT_OK;
 	}
-	if (cur == want) {
+	if (now == cur) {
 		out_message(&x->out, "pool %s is %s already", p->cfg->name,
 		            pgp_pool_status_name(cur));
 		return ADMIN_EXIT_OK;
 	}
-	atomic_store(&p->shm->status, want);
 	log_msg(LOG_INFO, p->cfg->name, LOG_NO_SLOT, "%s by an administrator (was %s)",
-	        pgp_pool_status_name(want), pgp_pool_status_name(cur));
-	switch (want) {
+	        pgp_pool_status_name(now), pgp_pool_status_name(cur));
+	switch (now) {
 	case PGP_POOL_PAUSED:
 		out_message(
 		    &x->out,
@@ -328,14 +334,12 @@ static int admin_set_status(struct admin_ctx *x, const char *name, uint32_t want
 		    "lease(s) still held",
 		    p->cfg->name, admin_leased(p));
 		break;
-	case PGP_POOL_DISABLED: {
-		uint32_t n = pgp_pool_cancel_waiters(&broker.shm, p->shm, 0);
+	case PGP_POOL_DISABLED:
 		out_message(&x->out,
 		            "pool %s disabled: new leases fail with SQLSTATE 08004, %u waiter(s) "
 		            "refused; %u lease(s) still held",
-		            p->cfg->name, n, admin_leased(p));
+		            p->cfg->name, waiting, admin_leased(p));
 		break;
-	}
 	default:
 		out_message(&x->out, "pool %s open (was %s): %u waiter(s) served", p->cfg->name,
 		            pgp_pool_status_name(cur), admin_serve_waiters(p));
@@ -421,9 +425,8 @@ static int admin_shutdown_cancel(struct admin_ctx *x)
 	broker.state = BROKER_RUNNING;
 	shm_set_state(PGP_SHM_RUNNING);
 	for (uint32_t i = 0; i < broker.npools; i++) {
-		struct pool *p = &broker.pools[i];
-		atomic_store(&p->shm->status, admin_pool_status(p->cfg->name));
-		pool_fill(p);
+		pool_publish_status(&broker.pools[i]);
+		pool_fill(&broker.pools[i]);
 	}
 	notify_resumed();
 	log_info("shutdown cancelled by an administrator: serving again");
