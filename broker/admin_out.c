@@ -96,16 +96,22 @@ static void out_cell(struct admin_out *o, const char *key, char *val, enum cell_
 	r->cells[r->n++] = (struct admin_cell){k, val, kind, flags};
 }
 
+static char *out_vfmt(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 static char *out_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *out_fmt(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
+	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = out_vfmt(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -147,11 +153,10 @@ void out_null(struct admin_out *o, const char *key, unsigned flags)
 void out_message(struct admin_out *o, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
+	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = out_vfmt(fmt, ap);
 	va_end(ap);
 	free(o->message);
 	o->message = s;

@@ -83,6 +83,21 @@ static const struct metrics_hist metrics_hists[] = {
      OFF(connect_hist), OFF(connect_us)},
 };
 
+/* Per-pool 32-bit values of struct pgp_shm_pool shown as they are. */
+struct metrics_gauge {
+	const char *name;
+	const char *help;
+	size_t off;
+};
+
+static const struct metrics_gauge metrics_gauges[] = {
+    {"pgpool_max_connections", "The pool's max_connections.", OFF(max_connections)},
+    {"pgpool_min_connections", "The pool's min_connections.", OFF(min_connections)},
+    {"pgpool_waiting_workers", "Workers queued for a connection right now.", OFF(waiting)},
+    {"pgpool_waiting_workers_max", "Most workers ever queued at once since the broker started.",
+     OFF(waiting_max)},
+};
+
 static const char *const metrics_state_names[] = {
     [PGP_SLOT_CONNECTING] = "connecting", [PGP_SLOT_IDLE] = "idle",
     [PGP_SLOT_LEASED] = "leased",         [PGP_SLOT_BUSY] = "busy",
@@ -186,27 +201,16 @@ static int render_gauges(pgp_buf *b)
 			    reqsrv_printf(b, "pgpool_connections{pool=\"%s\",state=\"%s\"} %u\n",
 			                  P(&broker.pools[i]), metrics_state_names[st], c[st]) < 0;
 	}
-	rc |= family(b, "pgpool_max_connections", "gauge", "The pool's max_connections.");
-	for (uint32_t i = 0; i < broker.npools; i++)
-		rc |= reqsrv_printf(b, "pgpool_max_connections{pool=\"%s\"} %u\n",
-		                    P(&broker.pools[i]),
-		                    atomic_load(&broker.pools[i].shm->max_connections)) < 0;
-	rc |= family(b, "pgpool_min_connections", "gauge", "The pool's min_connections.");
-	for (uint32_t i = 0; i < broker.npools; i++)
-		rc |= reqsrv_printf(b, "pgpool_min_connections{pool=\"%s\"} %u\n",
-		                    P(&broker.pools[i]), broker.pools[i].shm->min_connections) < 0;
-	rc |= family(b, "pgpool_waiting_workers", "gauge",
-	             "Workers queued for a connection right now.");
-	for (uint32_t i = 0; i < broker.npools; i++)
-		rc |= reqsrv_printf(b, "pgpool_waiting_workers{pool=\"%s\"} %u\n",
-		                    P(&broker.pools[i]),
-		                    atomic_load(&broker.pools[i].shm->waiting)) < 0;
-	rc |= family(b, "pgpool_waiting_workers_max", "gauge",
-	             "Most workers ever queued at once since the broker started.");
-	for (uint32_t i = 0; i < broker.npools; i++)
-		rc |= reqsrv_printf(b, "pgpool_waiting_workers_max{pool=\"%s\"} %u\n",
-		                    P(&broker.pools[i]),
-		                    atomic_load(&broker.pools[i].shm->waiting_max)) < 0;
+	for (size_t k = 0; k < PGP_ARRAY_LEN(metrics_gauges); k++) {
+		const struct metrics_gauge *g = &metrics_gauges[k];
+		rc |= family(b, g->name, "gauge", g->help);
+		for (uint32_t i = 0; i < broker.npools; i++) {
+			const char *sp = (const char *)broker.pools[i].shm;
+			rc |=
+			    reqsrv_printf(b, "%s{pool=\"%s\"} %u\n", g->name, P(&broker.pools[i]),
+			                  atomic_load((const _Atomic uint32_t *)(sp + g->off))) < 0;
+		}
+	}
 	return rc ? -ENOMEM : 0;
 }
 

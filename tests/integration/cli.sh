@@ -42,6 +42,16 @@ pool_field() {
 }
 pool_idle_is() { [ "$(pool_field "$1" idle)" = "$2" ]; }
 pool_waiting_is() { [ "$(pool_field "$1" waiting)" = "$2" ]; }
+# all_replaced BEFORE AFTER: no backend pid of BEFORE is in AFTER.
+all_replaced() {
+	local p
+	for p in $1; do
+		if grep -qw "$p" <<<"$2"; then
+			echo "backend $p is still there (before: $1, after: $2)"
+			return 1
+		fi
+	done
+}
 backend_gone() { [ -z "$(t_sql app "SELECT 1 FROM pg_stat_activity WHERE pid = $1")" ]; }
 
 # hold NAME [POOL]: a PHP process holding a lease until release NAME; sets HOLD_PID, HOLD_BACKEND.
@@ -168,9 +178,7 @@ grep -q '2 idle connection(s) closed, 0 in use cut, 0 to close once idle' <<<"$o
 ob_wait 10 "main is refilled to min_connections" pool_idle_is main 2 ||
 	t_fail "main not refilled after flush idle"
 after=$(pg_backends)
-for p in $before; do
-	grep -qw "$p" <<<"$after" && t_fail "backend $p survived flush idle (before: $before, after: $after)"
-done
+all_replaced "$before" "$after" || t_fail "flush idle left a backend open"
 t_say "ok: flush idle closed $before; now $after"
 
 hold h2
@@ -200,9 +208,7 @@ grep -q '2 idle connection(s) replaced now' <<<"$out" || t_fail "reconnect: $out
 ob_wait 10 "2 new backends" pool_idle_is main 2 ||
 	t_fail "reconnect did not bring 2 connections back"
 after=$(pg_backends)
-for p in $before; do
-	grep -qw "$p" <<<"$after" && t_fail "backend $p survived reconnect"
-done
+all_replaced "$before" "$after" || t_fail "reconnect left a backend open"
 t_say "ok: reconnect replaced $before by $after"
 
 # ---- reload ----
