@@ -44,8 +44,36 @@
  * a share free for pools added later. A reload (SIGHUP) can raise a pool's max_connections up to
  * its reserve and add pools while free slots remain; beyond that it says so in the log and a
  * restart is needed.
+ *
+ * Access keys (issue 7; see access.h, perm.h, transport.h):
+ *
+ *   [pool NAME]
+ *   allowed_uids = www-data, 1001   Only processes running as one of these users (names or
+ *                             numbers)...
+ *   allowed_gids = www-data         ...or in one of these groups (primary or supplementary, as
+ *                             the kernel reports the peer of the control socket) may ATTACH to the
+ *                             pool; a refused process gets 28000. Without either key, every
+ *                             process that can open the control socket may try the password.
+ *   auth = password           password (default): the worker must give the pool's password,
+ *                             compared in constant time; after 3 failures in a row from one uid
+ *                             that uid's next ATTACHes wait 250 ms, 500 ms, ... up to 3 s.
+ *                             peer: allowed_uids / allowed_gids alone admit a process, no
+ *                             password (the pool needs one of them). RISK: every process of an
+ *                             admitted user or group gets the database as the pool's user,
+ *                             including any code that user runs (a compromised web application, a
+ *                             cron job, a shell of that user); a password at least has to be
+ *                             found first. Use it for a dedicated user per application, never
+ *                             for a shared one like www-data serving several sites.
+ *
+ * A config file that sets a password (password = or a password inside a dsn) and every
+ * password_file must not be readable or writable by all users (chmod o-rwx): the broker refuses
+ * to start otherwise. A dsn whose host is not a Unix socket or loopback address needs
+ * sslmode=disable (pgpool cannot keep a TLS session, and libpq's default prefer would silently
+ * fall back to plaintext); sslmode=require/verify-* and gssencmode=require are refused.
  */
 #include "config.h"
+#include "perm.h"
+#include "transport.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -427,7 +455,7 @@ static int config_expand_credentials(struct config_parser *p, const char *v, cha
 
 static int pool_password_file(struct config_parser *p, const char *value)
 {
-	char buf[CONFIG_PASSWORD_MAX + 2], v[PATH_MAX];
+	char buf[CONFIG_PASSWORD_MAX + 2], v[PATH_MAX], why[PATH_MAX + 200];
 	ssize_t n;
 	size_t len;
 	int fd, rc = config_expand_credentials(p, value, v, sizeof(v));
@@ -437,6 +465,11 @@ static int pool_password_file(struct config_parser *p, const char *value)
 	fd = open(v, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return config_fail(p, p->line, "password_file \"%s\": %s", v, strerror(errno));
+	rc = perm_check_secret(fd, v, "password_file", why, sizeof(why));
+	if (rc) {
+		close(fd);
+		return config_fail(p, p->line, "%s", why);
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
@@ -561,6 +594,35 @@ struct config_key {
 	int (*set)(struct config_parser *p, const char *value);
 };
 
+static int pool_access_list(struct config_parser *p, const char *key, const char *v, bool groups,
+                            struct access_list *out)
+{
+	char why[300];
+	int rc = groups ? access_parse_gids(v, out, why, sizeof(why))
+	                : access_parse_uids(v, out, why, sizeof(why));
+
+	if (rc == -EINVAL)
+		return config_fail(p, p->line, "%s: %s", key, why);
+	return rc;
+}
+
+static int pool_allowed_uids(struct config_parser *p, const char *v)
+{
+	return pool_access_list(p, "allowed_uids", v, false, &p->pool->allowed_uids);
+}
+
+static int pool_allowed_gids(struct config_parser *p, const char *v)
+{
+	return pool_access_list(p, "allowed_gids", v, true, &p->pool->allowed_gids);
+}
+
+static int pool_auth(struct config_parser *p, const char *v)
+{
+	if (access_parse_auth(v, &p->pool->auth) < 0)
+		return config_fail(p, p->line, "auth must be password or peer, got \"%s\"", v);
+	return 0;
+}
+
 static const struct config_key broker_keys[] = {
     {"socket", broker_socket},
     {"socket_mode", broker_socket_mode},
@@ -593,6 +655,9 @@ static const struct config_key pool_keys[] = {
     {"validate_after_idle", pool_validate_after_idle},
     {"circuit_breaker_threshold", pool_breaker_threshold},
     {"connect_retry_max", pool_connect_retry_max},
+    {"allowed_uids", pool_allowed_uids},
+    {"allowed_gids", pool_allowed_gids},
+    {"auth", pool_auth},
 };
 
 /* ---- dsn checks ---- */
@@ -642,6 +707,7 @@ static int pool_check_dsn(struct config_parser *p, struct config_pool *pool)
 {
 	struct dsn_collect c = {pool, 0};
 	const char *v;
+	char why[600];
 	int rc;
 
 	if (!pool->dsn)
@@ -662,23 +728,12 @@ static int pool_check_dsn(struct config_parser *p, struct config_pool *pool)
 		                   "matched and authenticated by it",
 		                   pool->name);
 	pgp_dsn_normalize(&pool->key);
-	v = pool_dsn_value(pool, "sslmode");
-	if (v && (strcmp(v, "require") == 0 || strncmp(v, "verify-", 7) == 0))
-		return config_fail(
-		    p, pool->line,
-		    "pool \"%s\": sslmode=%s is not supported: pgpool hands the backend "
-		    "socket to PHP workers by fd passing, and a TLS session cannot be "
-		    "handed over (no kTLS); use sslmode=disable on a trusted network or a "
-		    "Unix socket",
-		    pool->name, v);
-	pool->sslmode_plaintext_fallback =
-	    v && (strcmp(v, "prefer") == 0 || strcmp(v, "allow") == 0);
-	v = pool_dsn_value(pool, "gssencmode");
-	if (v && strcmp(v, "require") == 0)
-		return config_fail(p, pool->line,
-		                   "pool \"%s\": gssencmode=require is not supported: an encrypted "
-		                   "session cannot be handed over by fd passing",
-		                   pool->name);
+	rc = transport_check(pool_dsn_value(pool, "sslmode"), pool_dsn_value(pool, "gssencmode"),
+	                     pool_dsn_value(pool, "host"), pool_dsn_value(pool, "hostaddr"), why,
+	                     sizeof(why));
+	if (rc < 0)
+		return config_fail(p, pool->line, "pool \"%s\": %s", pool->name, why);
+	pool->sslmode_plaintext_fallback = rc == TRANSPORT_LOCAL_FALLBACK;
 	v = pool_dsn_value(pool, "connect_timeout");
 	pool->connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
 	if (v) {
@@ -707,7 +762,14 @@ static int pool_finish(struct config_parser *p, struct config_pool *pool)
 
 	if (rc)
 		return rc;
-	if (!pool->password_source)
+	if (pool->auth == ACCESS_AUTH_PEER && pool->allowed_uids.n == 0 &&
+	    pool->allowed_gids.n == 0)
+		return config_fail(p, pool->line,
+		                   "pool \"%s\": auth = peer needs allowed_uids and/or allowed_gids "
+		                   "(without them every process that can open the control socket "
+		                   "would get the pool without a password)",
+		                   pool->name);
+	if (!pool->password_source && pool->auth != ACCESS_AUTH_PEER)
 		return config_fail(p, pool->line,
 		                   "pool \"%s\" has no password: set password, password_file or "
 		                   "password_env (workers authenticate with it)",
@@ -958,6 +1020,19 @@ out:
 	return rc;
 }
 
+/* true if a password was written into the file itself (not password_file / password_env). */
+static bool config_holds_password(const struct config *cfg)
+{
+	for (uint32_t i = 0; i < cfg->npools; i++) {
+		const char *src = cfg->pools[i].password_source;
+
+		if (pool_dsn_value(&cfg->pools[i], "password") ||
+		    (src && strcmp(src, "password") == 0))
+			return true;
+	}
+	return false;
+}
+
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	char *text = NULL;
@@ -968,7 +1043,19 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	rc = config_parse(path, text, cfg, err, errlen);
+	explicit_bzero(text, strlen(text));
 	free(text);
+	if (rc == 0 && config_holds_password(cfg)) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		rc = fd < 0 ? -errno : perm_check_secret(fd, path, "config file", err, errlen);
+		if (fd < 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		else
+			close(fd);
+		if (rc)
+			config_free(cfg);
+	}
 	return rc;
 }
 
@@ -1035,6 +1122,8 @@ void config_pool_free(struct config_pool *pool)
 		config_secure_free(pool->pairs[j].value, strlen(pool->pairs[j].value));
 	}
 	free(pool->pairs);
+	access_list_free(&pool->allowed_uids);
+	access_list_free(&pool->allowed_gids);
 	memset(pool, 0, sizeof(*pool));
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "access.h"
 #include "log.h"
 #include "pgp_common.h"
 #include "pgp_dsn.h"
@@ -47,7 +48,7 @@ struct config_pool {
 	uint32_t query_timeout_ms;       /* 0 = none */
 	uint32_t slow_query_ms;          /* 0 = off */
 	uint32_t connect_timeout_ms;     /* from the dsn's connect_timeout, else the default */
-	bool sslmode_plaintext_fallback; /* dsn said prefer/allow: we connect in plaintext */
+	bool sslmode_plaintext_fallback; /* prefer/allow/unset on a local host: plaintext */
 	/* lifecycle (issue 3; 0 = off for each duration) */
 	uint32_t idle_timeout_ms;        /* close connections idle this long above the minimum */
 	uint32_t max_lifetime_ms;        /* recycle (while idle) connections older, +-15% jitter */
@@ -55,6 +56,10 @@ struct config_pool {
 	uint32_t validate_after_idle_ms; /* a lease pings a connection idle longer before use */
 	uint32_t breaker_threshold;      /* consecutive connect failures that open the circuit */
 	uint32_t connect_retry_max_ms;   /* longest pause between reconnect attempts (backoff) */
+	/* access (issue 7) */
+	struct access_list allowed_uids; /* empty: no uid restriction (see access.h) */
+	struct access_list allowed_gids;
+	uint32_t auth; /* enum access_auth */
 };
 
 struct config {
