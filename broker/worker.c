@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "access.h"
 #include "cancel.h"
 #include "log.h"
 #include "pgp_ctl.h"
@@ -150,6 +151,9 @@ static void worker_close(struct worker_conn *c, const char *why)
 		c->sends[i] = NULL;
 	}
 	loop_timer_stop(broker.loop, &c->attach_timer);
+	loop_timer_stop(broker.loop, &c->auth_timer);
+	free(c->auth_deferred);
+	c->auth_deferred = NULL;
 	for (; *b; b = &(*b)->hnext) {
 		if (*b == c) {
 			*b = c->hnext;
@@ -251,14 +255,109 @@ static void worker_list_pools(char *out, size_t cap)
 	}
 }
 
+static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m);
+
+/* The failure throttle's delay for this uid is over: run the held-back ATTACH now. */
+static void worker_attach_resume(void *ctx, struct loop_timer *t)
+{
+	struct worker_conn *c = ctx;
+	uint8_t *dg = c->auth_deferred;
+	pgp_ctl_msg m;
+	int rc;
+
+	(void)t;
+	c->auth_deferred = NULL;
+	rc = pgp_ctl_decode(dg, c->auth_deferred_len, &m) == 0 ? worker_attach(c, &m) : -EPROTO;
+	free(dg);
+	if (rc < 0)
+		worker_close(c, "ATTACH failed after the failure delay");
+}
+
+/* Keep a copy of the ATTACH and evaluate it after wait_us (the datagram is the loop's). */
+static int worker_attach_defer(struct worker_conn *c, const pgp_ctl_msg *m, uint64_t wait_us)
+{
+	size_t len = sizeof(m->hdr) + m->body_len;
+
+	c->auth_deferred = malloc(len);
+	if (!c->auth_deferred)
+		return -ENOMEM;
+	memcpy(c->auth_deferred, m->body - sizeof(m->hdr), len);
+	c->auth_deferred_len = len;
+	loop_timer_start(broker.loop, &c->auth_timer, wait_us, worker_attach_resume, c);
+	log_debug("worker pid=%d uid=%u: ATTACH held back %llu ms (failed password checks)",
+	          (int)c->pid, (unsigned)c->uid, (unsigned long long)(wait_us / 1000));
+	return 0;
+}
+
+/*
+ * May this connection's peer attach to pool pc with what it sent? 1 yes; 0 when it was refused
+ * (the ERROR reply is on its way) or held back by the failure throttle (answered later); < 0 to
+ * close the connection.
+ */
+static int worker_attach_auth(struct worker_conn *c, const pgp_ctl_msg *m,
+                              const pgp_ctl_attach_req *req, const struct config_pool *pc)
+{
+	struct access_peer peer;
+	char who[300];
+	uint64_t wait;
+
+	if (access_peer_read(c->fd, &peer) < 0) {
+		log_warn("worker pid=%d: SO_PEERCRED failed on ATTACH: %s", (int)c->pid,
+		         strerror(errno));
+		return -EIO;
+	}
+	if (!access_peer_allowed(&pc->allowed_uids, &pc->allowed_gids, &peer)) {
+		access_peer_describe(&peer, who, sizeof(who));
+		log_msg(LOG_WARNING, pc->name, LOG_NO_SLOT,
+		        "worker pid=%d refused: %s is not in the pool's allowed_uids/allowed_gids",
+		        (int)c->pid, who);
+		return worker_error(c, m->hdr.seq, "28000",
+		                    "pgpool pool \"%s\" does not admit this process (%s): add its "
+		                    "user to allowed_uids or a group of it to allowed_gids in "
+		                    "[pool %s] of the broker config",
+		                    pc->name, who, pc->name);
+	}
+	if (pc->auth == ACCESS_AUTH_PEER) {
+		if (req->user && req->user[0] && strcmp(req->user, pc->key.user) != 0)
+			return worker_error(c, m->hdr.seq, "28000",
+			                    "pgpool pool \"%s\" connects as user \"%s\", not "
+			                    "\"%.64s\"",
+			                    pc->name, pc->key.user, req->user);
+		log_msg(LOG_DEBUG, pc->name, LOG_NO_SLOT,
+		        "worker pid=%d uid=%u admitted by its credentials (auth = peer)",
+		        (int)c->pid, (unsigned)c->uid);
+		return 1;
+	}
+	/* Before anything about the password is known: a slowed-down uid waits its turn. */
+	wait = access_auth_wait_us(c->uid);
+	if (wait)
+		return worker_attach_defer(c, m, wait);
+	if (!req->user || strcmp(req->user, pc->key.user) != 0 ||
+	    !(req->flags & PGP_ATTACHF_HAS_PASSWORD) || !req->password || !pc->password ||
+	    !pgp_secure_equal(req->password, req->password_len, pc->password,
+	                      pc->password_len)) {
+		log_msg(LOG_WARNING, pc->name, LOG_NO_SLOT,
+		        "authentication failed for worker pid=%d uid=%u user=\"%.64s\"",
+		        (int)c->pid, (unsigned)c->uid, req->user ? req->user : "");
+		access_auth_failed(c->uid, c->pid, pc->name);
+		return worker_error(
+		    c, m->hdr.seq, "28P01",
+		    "password authentication failed for user \"%.64s\" (pgpool pool "
+		    "\"%s\")",
+		    req->user ? req->user : "", pc->name);
+	}
+	return 1;
+}
+
 static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m)
 {
 	pgp_ctl_attach_req req;
 	struct pool *p = NULL;
 	const struct config_pool *pc;
 	char pools[400];
+	int rc;
 
-	if (c->attach_waiting || pgp_ctl_decode_attach(m, &req) < 0)
+	if (c->attach_waiting || c->auth_deferred || pgp_ctl_decode_attach(m, &req) < 0)
 		return -EPROTO;
 	if (req.pid != c->pid)
 		log_debug("worker pid=%d says it is pid %d (another pid namespace?)", (int)c->pid,
@@ -304,18 +403,9 @@ static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m)
 		}
 	}
 	pc = p->cfg;
-	if (!req.user || strcmp(req.user, pc->key.user) != 0 ||
-	    !(req.flags & PGP_ATTACHF_HAS_PASSWORD) || !req.password ||
-	    !pgp_secure_equal(req.password, req.password_len, pc->password, pc->password_len)) {
-		log_msg(LOG_WARNING, pc->name, LOG_NO_SLOT,
-		        "authentication failed for worker pid=%d uid=%u user=\"%.64s\"",
-		        (int)c->pid, (unsigned)c->uid, req.user ? req.user : "");
-		return worker_error(
-		    c, m->hdr.seq, "28P01",
-		    "password authentication failed for user \"%.64s\" (pgpool pool "
-		    "\"%s\")",
-		    req.user ? req.user : "", pc->name);
-	}
+	rc = worker_attach_auth(c, m, &req, pc);
+	if (rc != 1)
+		return rc;
 	c->auth_pools |= 1ull << p->index;
 	log_msg(LOG_INFO, pc->name, LOG_NO_SLOT, "worker pid=%d uid=%u attached (attach id %u)",
 	        (int)c->pid, (unsigned)c->uid, c->attach_id);

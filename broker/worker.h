@@ -35,6 +35,9 @@ struct worker_conn {
 	uint32_t attach_pool;
 	uint32_t attach_seq;
 	struct loop_timer attach_timer;
+	uint8_t *auth_deferred;   /* ATTACH held back by the failure throttle (a copy), or NULL */
+	size_t auth_deferred_len; /* its length */
+	struct loop_timer auth_timer;
 };
 
 /* Create the control socket (directory, stale file, mode, group) and start accepting. */
