@@ -16,6 +16,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "perm.h"
 #include "orphan.h"
 
 static uint64_t shm_new_epoch(void)
@@ -102,6 +103,8 @@ int shm_create(uint32_t npools, uint32_t nslots)
 	const char *name = broker.cfg.shm_name;
 	size_t size = pgp_shm_layout_size(npools, nslots);
 	void *base = MAP_FAILED;
+	char err[400], desc[100];
+	struct stat st;
 	int fd = -1, rc;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -127,6 +130,19 @@ int shm_create(uint32_t npools, uint32_t nslots)
 	    (broker.cfg.has_socket_group && fchown(fd, (uid_t)-1, broker.cfg.socket_gid) < 0)) {
 		rc = -errno;
 		log_error("cannot set mode/group of shm segment %s: %s", name, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		log_error("cannot stat shm segment %s: %s", name, strerror(errno));
+		goto fail;
+	}
+	snprintf(desc, sizeof(desc), "shm segment /dev/shm%s", name);
+	rc = perm_verify(&st, geteuid(),
+	                 broker.cfg.has_socket_group ? broker.cfg.socket_gid : (gid_t)-1,
+	                 broker.cfg.socket_mode & 0666, desc, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
 		goto fail;
 	}
 	if (ftruncate(fd, (off_t)size) < 0) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "perm.h"
 
 /* mkdir -p of the socket's directory. */
 static int unixsock_mkdirs(const char *path)
@@ -67,6 +68,8 @@ int unixsock_listen(const char *path, int type, mode_t mode, const gid_t *gid, i
                     const char *what)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char err[600], desc[200];
+	struct stat st;
 	mode_t old_umask;
 	int fd, rc;
 
@@ -75,6 +78,11 @@ int unixsock_listen(const char *path, int type, mode_t mode, const gid_t *gid, i
 	rc = unixsock_mkdirs(path);
 	if (rc) {
 		log_error("cannot create the directory of %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = perm_check_socket_dir(path, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
 		return rc;
 	}
 	rc = unixsock_clear_stale(path, type, what);
@@ -95,6 +103,17 @@ int unixsock_listen(const char *path, int type, mode_t mode, const gid_t *gid, i
 	if ((gid && chown(path, (uid_t)-1, *gid) < 0) || chmod(path, mode) < 0) {
 		rc = -errno;
 		log_error("cannot set mode/group of %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	if (stat(path, &st) < 0) {
+		rc = -errno;
+		log_error("cannot stat %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	snprintf(desc, sizeof(desc), "the %s %s", what, path);
+	rc = perm_verify(&st, geteuid(), gid ? *gid : (gid_t)-1, mode, desc, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
 		goto fail_unlink;
 	}
 	if (listen(fd, backlog) < 0) {
