@@ -177,7 +177,7 @@ struct pool *pool_open(struct config_pool *cfg, uint32_t reserve)
 	if (p->cfg->sslmode_plaintext_fallback)
 		POOL_LOG(
 		    LOG_INFO, p,
-		    "dsn asks for sslmode=prefer/allow: connecting in plaintext (a TLS session "
+		    "sslmode prefer, allow or unset (libpq's default is prefer) on a loopback address or Unix socket: connecting in plaintext (a TLS session "
 		    "cannot be handed to workers by fd passing)");
 	return p;
 }
