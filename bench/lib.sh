@@ -22,6 +22,7 @@
 bench_broker_config() {
 	local file=$1 dir=$2 pgport=$3 shm=$4 spec db min max
 	shift 4
+	install -m 0600 /dev/null "$file" # holds a password: never world-readable
 	cat >"$file" <<INI
 [broker]
 socket = $dir/pgpool.sock

@@ -12,6 +12,7 @@ bt_init
 # ---- --check ----
 cfg=$BT_WORK/check.ini
 good() {
+	install -m 0600 /dev/null "$cfg" # holds a password: never world-readable
 	cat >"$cfg" <<'INI'
 # comment
 [broker]

@@ -34,7 +34,12 @@ dir=$(cd "$dir" && pwd)
 # write_config DIR PORT LOOP: DIR/broker.ini from the template.
 write_config() {
 	local d=$1 p=$2 l=$3
-	sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$p|g" -e "s|@LOOP@|$l|g" -e "s|@NAME@|$(basename "$d")-$p|g" \
+	# It holds a password: the broker refuses a config file every user can read.
+	install -m 0600 /dev/null "$d/broker.ini"
+	# @NAME@ (the shm name) carries a hash of DIR: another checkout's run on the same port
+	# must never remove this run's segment when it sweeps its own leftovers.
+	sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$p|g" -e "s|@LOOP@|$l|g" \
+		-e "s|@NAME@|$(basename "$d")-$p-$(printf '%s' "$d" | cksum | cut -d' ' -f1)|g" \
 		"$here/broker.ini.in" >"$d/broker.ini"
 }
 

@@ -132,6 +132,7 @@ bt_config() {
 	# Unique per work directory: other checkouts may run the same test on this machine.
 	BT_SHM=/pgpool-bt-$(printf '%s' "$BT_WORK" | cksum | cut -d' ' -f1)
 	mkdir -p "$BT_WORK"
+	install -m 0600 /dev/null "$BT_WORK/broker.ini" # holds a password: never world-readable
 	cat >"$BT_WORK/broker.ini" <<INI
 ; written by $BT_NAME
 [broker]
