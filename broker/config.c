@@ -764,11 +764,12 @@ static int pool_finish(struct config_parser *p, struct config_pool *pool)
 		return rc;
 	if (pool->auth == ACCESS_AUTH_PEER && pool->allowed_uids.n == 0 &&
 	    pool->allowed_gids.n == 0)
-		return config_fail(p, pool->line,
-		                   "pool \"%s\": auth = peer needs allowed_uids and/or allowed_gids "
-		                   "(without them every process that can open the control socket "
-		                   "would get the pool without a password)",
-		                   pool->name);
+		return config_fail(
+		    p, pool->line,
+		    "pool \"%s\": auth = peer needs allowed_uids and/or allowed_gids "
+		    "(without them every process that can open the control socket "
+		    "would get the pool without a password)",
+		    pool->name);
 	if (!pool->password_source && pool->auth != ACCESS_AUTH_PEER)
 		return config_fail(p, pool->line,
 		                   "pool \"%s\" has no password: set password, password_file or "

@@ -175,10 +175,10 @@ struct pool *pool_open(struct config_pool *cfg, uint32_t reserve)
 	atomic_thread_fence(memory_order_seq_cst);
 	broker.shm.hdr->npools = broker.npools;
 	if (p->cfg->sslmode_plaintext_fallback)
-		POOL_LOG(
-		    LOG_INFO, p,
-		    "sslmode prefer, allow or unset (libpq's default is prefer) on a loopback address or Unix socket: connecting in plaintext (a TLS session "
-		    "cannot be handed to workers by fd passing)");
+		POOL_LOG(LOG_INFO, p,
+		         "sslmode prefer, allow or unset (libpq's default is prefer) on a loopback "
+		         "address or Unix socket: connecting in plaintext (a TLS session "
+		         "cannot be handed to workers by fd passing)");
 	return p;
 }
 

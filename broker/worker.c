@@ -334,8 +334,7 @@ static int worker_attach_auth(struct worker_conn *c, const pgp_ctl_msg *m,
 		return worker_attach_defer(c, m, wait);
 	if (!req->user || strcmp(req->user, pc->key.user) != 0 ||
 	    !(req->flags & PGP_ATTACHF_HAS_PASSWORD) || !req->password || !pc->password ||
-	    !pgp_secure_equal(req->password, req->password_len, pc->password,
-	                      pc->password_len)) {
+	    !pgp_secure_equal(req->password, req->password_len, pc->password, pc->password_len)) {
 		log_msg(LOG_WARNING, pc->name, LOG_NO_SLOT,
 		        "authentication failed for worker pid=%d uid=%u user=\"%.64s\"",
 		        (int)c->pid, (unsigned)c->uid, req->user ? req->user : "");
