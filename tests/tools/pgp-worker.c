@@ -62,6 +62,7 @@ static struct {
 	bool garbage_after_lease;
 	const char *expect_error;
 	bool verbose;
+	const char *acquire_log;
 } opt = {.loops = 1, .cancel_after_ms = -1, .steal = -1};
 
 static struct {
@@ -565,6 +566,15 @@ static void run_loops(void)
 		acq_us[i] = t1 - t0;
 		rt_us[i] = t2 - t1;
 	}
+	if (opt.acquire_log) {
+		/* Every wait in acquisition order, for the fairness test (before sorting below). */
+		FILE *f = fopen(opt.acquire_log, "w");
+		if (!f)
+			die("58030", "cannot write %s: %s", opt.acquire_log, strerror(errno));
+		for (long i = 0; i < opt.loops; i++)
+			fprintf(f, "%llu\n", (unsigned long long)acq_us[i]);
+		fclose(f);
+	}
 	if (opt.timing) {
 		uint64_t total = pgp_now_us() - t_start;
 		qsort(acq_us, (size_t)opt.loops, sizeof(uint64_t), cmp_u64);
@@ -843,6 +853,7 @@ static void usage(FILE *f)
 	    "  --no-attach         with --steal: do not ATTACH first\n"
 	    "  --forge owner|gen|state  write a bogus word into slot 0 of the first pool\n"
 	    "  --garbage-after-lease    lease, then send garbage on the control socket\n"
+	    "  --acquire-log FILE  write each iteration's wait for a lease (us), one a line\n"
 	    "  -v                  verbose\n");
 }
 
@@ -866,7 +877,8 @@ int main(int argc, char **argv)
 		O_STEAL,
 		O_NO_ATTACH,
 		O_FORGE,
-		O_GARBAGE_LEASE
+		O_GARBAGE_LEASE,
+		O_ACQUIRE_LOG
 	};
 	static const struct option lopts[] = {
 	    {"socket", required_argument, NULL, 'S'},
@@ -891,6 +903,7 @@ int main(int argc, char **argv)
 	    {"no-attach", no_argument, NULL, O_NO_ATTACH},
 	    {"forge", required_argument, NULL, O_FORGE},
 	    {"garbage-after-lease", no_argument, NULL, O_GARBAGE_LEASE},
+	    {"acquire-log", required_argument, NULL, O_ACQUIRE_LOG},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -973,6 +986,9 @@ int main(int argc, char **argv)
 			break;
 		case O_GARBAGE_LEASE:
 			opt.garbage_after_lease = true;
+			break;
+		case O_ACQUIRE_LOG:
+			opt.acquire_log = optarg;
 			break;
 		case 'v':
 			opt.verbose = true;
