@@ -33,8 +33,10 @@ $(builddir)/pgpool-cli: $(PGPOOL_SRCDIR)/cli/pgpool-cli.c $(PGPOOL_SRCDIR)/broke
 		-o $@ $(PGPOOL_SRCDIR)/cli/pgpool-cli.c $(PGPOOL_BROKER_LDFLAGS)
 
 # Operating files (dist/): the systemd unit (its /usr/sbin paths rewritten to this prefix), the
-# sysusers.d entry, man pages, and examples (broker configuration, PHP conf.d snippet). Every
-# directory can be overridden: make install PGPOOL_SYSTEMD_UNITDIR=...
+# sysusers.d entry, man pages, and examples (broker configuration, PHP conf.d snippet, a copy of
+# the unit and the Grafana dashboard) in $(prefix)/share/pgpool: `pecl install` keeps only what
+# lands under PHP's prefix, so that is where a PECL user finds the unit. Every directory can be
+# overridden: make install PGPOOL_SYSTEMD_UNITDIR=...
 PGPOOL_SYSTEMD_UNITDIR = $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 PGPOOL_SYSUSERSDIR = $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
 PGPOOL_MANDIR = $(prefix)/share/man
@@ -58,7 +60,9 @@ install-pgpool-dist:
 	$(INSTALL) -m 0644 $(PGPOOL_SRCDIR)/dist/man/pgpool.ini.5 $(INSTALL_ROOT)$(PGPOOL_MANDIR)/man5/pgpool.ini.5
 	$(INSTALL) -m 0644 $(PGPOOL_SRCDIR)/dist/man/pgpool-broker.8 $(INSTALL_ROOT)$(PGPOOL_MANDIR)/man8/pgpool-broker.8
 	$(INSTALL) -m 0644 $(PGPOOL_SRCDIR)/dist/pgpool-broker.ini $(PGPOOL_SRCDIR)/dist/pgpool.ini \
-		$(PGPOOL_SRCDIR)/docs/grafana-dashboard.json $(INSTALL_ROOT)$(PGPOOL_DATADIR)
+		$(INSTALL_ROOT)$(PGPOOL_SYSTEMD_UNITDIR)/pgpool-broker.service $(INSTALL_ROOT)$(PGPOOL_DATADIR)
+	if test -f $(PGPOOL_SRCDIR)/docs/grafana-dashboard.json; then \
+		$(INSTALL) -m 0644 $(PGPOOL_SRCDIR)/docs/grafana-dashboard.json $(INSTALL_ROOT)$(PGPOOL_DATADIR); fi
 
 .PHONY: install-pgpool-cli install-pgpool-dist
 
