@@ -14,6 +14,7 @@
 #   fl_load_stop TAG                let them finish their transaction and exit
 #   fl_load_summary TAG             "ok=N uncertain=N err=N ..." plus errors by SQLSTATE
 #   fl_rows_check TAGS...           exactly the committed rows exist (direct connection)
+#   fl_first_ok TAG T, fl_failures_after TAG T   recovery after a moment T (Unix ms)
 # fault_rows is (re)created by fl_rows_init.
 # shellcheck source=../lib/broker.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/broker.sh"
@@ -122,6 +123,27 @@ fl_load_summary() {
 		$1 == "err" { err++; if ($3 > max) max = $3; st[$2]++ }
 		END { printf "ok=%d uncertain=%d err=%d max_ms=%d", ok, unc, err, max;
 			for (s in st) printf " %s=%d", s, st[s]; printf "\n" }'
+}
+
+# fl_first_ok TAG T: "FIRST LAST" — ms from T (Unix ms) to the first commit after T, and to the
+# moment the last of the TAG workers had committed after T ("-1" if one never did).
+fl_first_ok() {
+	local f first=-1 last=0 w
+	for f in "$PGPOOL_TEST_TMP"/load-"$1"-*.out; do
+		w=$(awk -v t="$2" '$1 == "ok" && $4 > t { print $4 - t; exit }' "$f")
+		if [ -z "$w" ]; then
+			last=-1
+			continue
+		fi
+		{ [ "$first" = -1 ] || [ "$w" -lt "$first" ]; } && first=$w
+		[ "$last" != -1 ] && [ "$w" -gt "$last" ] && last=$w
+	done
+	echo "$first $last"
+}
+
+# fl_failures_after TAG T: failures (err and uncertain lines) that ended after T (Unix ms).
+fl_failures_after() {
+	fl_load_lines "$1" | awk -v t="$2" '($1 == "err" && $4 > t) || ($1 == "uncertain" && $5 > t)' | wc -l
 }
 
 # fl_load_states TAG: the SQLSTATEs of failures, one a line, sorted, unique.

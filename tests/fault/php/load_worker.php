@@ -3,11 +3,12 @@
  * A long-running PHP worker for the fault tests: one PgPool handle for its whole life (like a
  * php-fpm child), transactions in a loop until STOPFILE exists, each inserting one row with a
  * unique id into fault_rows. Every outcome is one line in OUTFILE (flushed at once):
- *   ok ID MS                 committed (COMMIT answered)
- *   uncertain ID MS SQLSTATE COMMIT failed with a connection error: it may or may not have
- *                            committed (the check accepts both)
- *   err SQLSTATE MS MESSAGE  the transaction failed before COMMIT (nothing committed)
- * MS is how long the transaction (or the failing call) took, to show nothing hung.
+ *   ok ID MS AT                 committed (COMMIT answered)
+ *   uncertain ID MS SQLSTATE AT COMMIT failed with a connection error: it may or may not have
+ *                               committed (the check accepts both)
+ *   err SQLSTATE MS AT MESSAGE  the transaction failed before COMMIT (nothing committed)
+ * MS is how long the transaction (or the failing call) took, to show nothing hung; AT is when it
+ * ended (Unix time in ms).
  *
  * usage: php load_worker.php TAG OUTFILE STOPFILE [SLEEP_IN_TXN_MS [PAUSE_MS [DSN]]]
  * Environment: PGPOOL_TEST_DSN, PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD.
@@ -49,14 +50,17 @@ for ($i = 0; !file_exists($stopfile); $i++) {
         }
         $at_commit = true;
         $db->commit();
-        say($out, sprintf("ok %s %d", $id, (microtime(true) - $t0) * 1000));
+        $t1 = microtime(true);
+        say($out, sprintf("ok %s %d %d", $id, ($t1 - $t0) * 1000, $t1 * 1000));
     } catch (PDOException $e) {
-        $ms = (int) ((microtime(true) - $t0) * 1000);
+        $t1 = microtime(true);
+        $ms = (int) (($t1 - $t0) * 1000);
+        $at = (int) ($t1 * 1000);
         $state = sqlstate($e);
         if ($at_commit && $state !== '40001') {
-            say($out, "uncertain $id $ms $state");
+            say($out, "uncertain $id $ms $state $at");
         } else {
-            say($out, "err $state $ms " . str_replace("\n", ' ', $e->getMessage()));
+            say($out, "err $state $ms $at " . str_replace("\n", ' ', $e->getMessage()));
         }
         if ($db !== null) {
             try {
