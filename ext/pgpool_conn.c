@@ -31,11 +31,17 @@
 static pgpool_dbh *conn_handles;
 
 static const char *const param_names[PGPOOL_P_COUNT] = {
-    "client_encoding", "standard_conforming_strings", "DateStyle",
-    "is_superuser",    "session_authorization",       "server_version",
+    "client_encoding",
+    "standard_conforming_strings",
+    "DateStyle",
+    "is_superuser",
+    "session_authorization",
+    "server_version",
+    "IntervalStyle",
+    "TimeZone",
 };
 static const char *const param_defaults[PGPOOL_P_COUNT] = {
-    "UTF8", "on", "ISO, MDY", "off", "", "",
+    "UTF8", "on", "ISO, MDY", "off", "", "", "", "",
 };
 
 void pgpool_conn_register(pgpool_dbh *H)
@@ -75,6 +81,26 @@ int pgpool_conn_encoding(pgpool_dbh *H)
 	return H->encoding;
 }
 
+uint64_t pgpool_conn_settings_hash(pgpool_dbh *H)
+{
+	static const int parse_params[] = {PGPOOL_P_CLIENT_ENCODING, PGPOOL_P_STD_STRINGS,
+	                                   PGPOOL_P_DATESTYLE, PGPOOL_P_INTERVALSTYLE,
+	                                   PGPOOL_P_TIMEZONE};
+	const char *v;
+	uint64_t h = 0;
+	size_t i;
+
+	/* Computed once per change of the settings, not per statement. */
+	if (H->settings_hash != 0)
+		return H->settings_hash;
+	for (i = 0; i < PGP_ARRAY_LEN(parse_params); i++) {
+		v = pgpool_conn_param(H, parse_params[i]);
+		h = pgp_hash64(v, strlen(v) + 1, h);
+	}
+	H->settings_hash = h != 0 ? h : 1;
+	return H->settings_hash;
+}
+
 bool pgpool_conn_in_txn(const pgpool_dbh *H)
 {
 	return H->txn_pending || (pgpool_conn_held(H) && H->txn_status != PGP_TXN_IDLE);
@@ -91,6 +117,7 @@ static void conn_clear_params(pgpool_dbh *H)
 		}
 	}
 	H->encoding = -1;
+	H->settings_hash = 0;
 }
 
 static void conn_clear_origin(pgpool_dbh *H)
@@ -212,6 +239,7 @@ void pgpool_conn_param_status(pgpool_dbh *H, const pgp_msg *m, bool ours)
 				pefree(H->params[i], H->dbh->is_persistent);
 			H->params[i] = pestrdup(value, H->dbh->is_persistent);
 			H->encoding = -1;
+			H->settings_hash = 0;
 			break;
 		}
 	}

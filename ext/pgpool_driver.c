@@ -194,10 +194,15 @@ static bool pgpool_set_attr(pdo_dbh_t *dbh, zend_long attr, zval *val)
 	}
 }
 
-/* A value the server reports for lastval()/currval($1), from the held connection. */
-static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name)
+/*
+ * What the server reports for lastval()/currval($1). probe: on any lease, only to learn whether
+ * the name is a sequence the server knows: the value, and 55000 (not used in this session), are
+ * another session's business and give NULL without an error; any other error is recorded, as
+ * pdo_pgsql reports it (*failed set).
+ */
+static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name, bool probe, bool *failed)
 {
-	pgpool_query q = {.aux = true};
+	pgpool_query q = {.aux = true, .quiet = probe};
 	pgpool_result res;
 	const uint8_t *val;
 	int32_t len;
@@ -205,6 +210,7 @@ static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name)
 	int32_t lengths[1];
 	zend_string *id = NULL;
 
+	*failed = false;
 	if (name == NULL) {
 		q.sql = "SELECT lastval()";
 	} else {
@@ -218,33 +224,44 @@ static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name)
 	}
 	q.sql_len = strlen(q.sql);
 	pgpool_result_init(&res, true, q.sql, q.sql_len, pgpool_conn_encoding(H));
-	if (pgpool_conn_exec(H, NULL, &q, &res) && res.nrows == 1 && res.ncols == 1) {
-		(void)pgpool_result_row(&res, 0, &val, &len);
-		if (len >= 0)
-			id = zend_string_init((const char *)val, (size_t)len, 0);
+	if (pgpool_conn_exec(H, NULL, &q, &res)) {
+		if (!probe && res.nrows == 1 && res.ncols == 1) {
+			(void)pgpool_result_row(&res, 0, &val, &len);
+			if (len >= 0)
+				id = zend_string_init((const char *)val, (size_t)len, 0);
+		}
+	} else if (!probe) {
+		*failed = true;
+	} else if (res.status == PGPOOL_RES_ERROR && strcmp(res.sqlstate, "55000") != 0) {
+		pgpool_error_result(H->dbh, NULL, &res);
+		*failed = true;
 	}
 	pgpool_result_free(&res);
 	return id;
 }
 
 /*
- * lastInsertId(): see pgpool_conn.c. On a connection held across statements (a transaction
+ * lastInsertId(): see pgpool_exec.c. On a connection held across statements (a transaction
  * that ran an INSERT, nextval or setval; pinned; session mode) the server answers, as with
- * pdo_pgsql. Otherwise the lease
- * that ran the INSERT is already back in the pool and the value captured in that round trip is
- * the answer (also for a sequence name: the INSERT's sequence is the one asked for in practice);
- * without one, the error a fresh session would give.
+ * pdo_pgsql. Otherwise the lease that ran the INSERT is already back in the pool and the value
+ * captured in that round trip is the answer (also for a sequence name: the INSERT's sequence is
+ * the one asked for in practice, once the server confirmed the name is a sequence); without
+ * one, the error a fresh session would give.
  */
 static zend_string *pgpool_last_insert_id(pdo_dbh_t *dbh, const zend_string *name)
 {
 	pgpool_dbh *H = dbh->driver_data;
 	char msg[256];
+	bool failed;
 
 	/* The held backend knows this handle's value only if the handle drew from a sequence on
 	 * it; otherwise it could only tell another client's. */
 	if (H->lease.pool != NULL && H->used && !H->txn_pending &&
 	    (H->pinned || H->pool->mode == PGP_MODE_SESSION || H->seq_touched))
-		return last_id_query(H, name);
+		return last_id_query(H, name, false, &failed);
+	/* A name that is not a sequence fails as with pdo_pgsql (42P01, 42809...). */
+	if (name != NULL && (last_id_query(H, name, true, &failed), failed))
+		return NULL;
 	if (H->lastval_valid)
 		return zend_string_init(H->lastval, strlen(H->lastval), 0);
 	if (name == NULL)
@@ -435,7 +452,8 @@ static const struct pdo_dbh_methods pgpool_methods = {
 /* ---- the handle factory ---- */
 
 /* Session settings a pgsql: DSN gives libpq (options, client_encoding, application_name),
- * collected as SET statements that the handle's first statement applies (pgpool_exec.c). */
+ * collected as one SELECT of set_config() calls that the handle's first statement applies
+ * (pgpool_exec.c). */
 typedef struct dsn_setup {
 	smart_str sql;
 	bool bad; /* a setting that cannot be applied safely */
@@ -463,16 +481,18 @@ static void setup_add(dsn_setup *d, const char *name, size_t name_len, const cha
 		d->bad = true;
 		return;
 	}
+	/* set_config() reads the value as a configuration file or `-c` does (lists stay lists). */
 	lit = pgpool_quote_string(value, strlen(value), PGPOOL_ENC_UTF8, true);
 	if (lit == NULL) {
 		d->bad = true;
 		return;
 	}
-	smart_str_appends(&d->sql, "SET ");
+	smart_str_appends(&d->sql, d->sql.s == NULL ? "SELECT " : ", ");
+	smart_str_appends(&d->sql, "pg_catalog.set_config('");
 	smart_str_appendl(&d->sql, name, name_len);
-	smart_str_appends(&d->sql, " TO ");
+	smart_str_appends(&d->sql, "', ");
 	smart_str_append(&d->sql, lit);
-	smart_str_appends(&d->sql, ";");
+	smart_str_appends(&d->sql, ", false)");
 	zend_string_release(lit);
 }
 

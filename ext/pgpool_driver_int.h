@@ -45,8 +45,11 @@ enum pgpool_encoding {
 	PGPOOL_ENC_SINGLE = 0, /* one byte per character */
 	PGPOOL_ENC_UTF8,
 	PGPOOL_ENC_EUC_JP, /* EUC_JP, EUC_JIS_2004 */
-	PGPOOL_ENC_EUC_2,  /* two bytes per non-ASCII character: EUC_CN, EUC_KR, JOHAB, BIG5... */
+	PGPOOL_ENC_EUC_CN,
+	PGPOOL_ENC_EUC_KR,
 	PGPOOL_ENC_EUC_TW,
+	PGPOOL_ENC_JOHAB,
+	PGPOOL_ENC_BIG5, /* BIG5, GBK, UHC: two bytes per non-ASCII character */
 	PGPOOL_ENC_SJIS, /* SJIS, SHIFT_JIS_2004 */
 	PGPOOL_ENC_GB18030,
 	PGPOOL_ENC_MULE,
@@ -56,10 +59,13 @@ enum pgpool_encoding {
 int pgpool_encoding_id(const char *name);
 /* Bytes of the character at s (s[0] valid; may look at s[1] for GB18030). */
 int pgpool_enc_mblen(int enc, const unsigned char *s);
-/* Length of the valid character at s (avail bytes left), -1 if invalid or cut short. */
+/* Length of the valid character at s (avail bytes left), -1 if invalid or cut short: libpq's
+ * pg_encoding_verifymbchar(), which PQescapeStringConn applies. */
 int pgpool_enc_verify(int enc, const unsigned char *s, size_t avail);
 /* Screen columns of the character at s of len bytes (for error cursor lines). */
 int pgpool_enc_dsplen(int enc, const unsigned char *s, int len);
+/* Screen columns of a Unicode character, as libpq counts them (pgpool_wcwidth.c). */
+int pgpool_ucs_width(uint32_t cp);
 /* 'literal' escaped like PQescapeStringConn, NULL if the text is not valid in enc. */
 zend_string *pgpool_quote_string(const char *s, size_t len, int enc, bool std_strings);
 /* Bytea literal in hex format, like PQescapeByteaConn with quotes around. */
@@ -149,6 +155,7 @@ typedef struct pgpool_result {
 	zend_long nrows;
 	char tag[64]; /* last CommandComplete tag */
 	char sqlstate[6];
+	uint8_t errcode; /* errorInfo[1] of an error of ours, 0: PGRES_FATAL_ERROR (7) */
 	zend_string
 	    *errmsg; /* formatted like libpq's default verbosity, trailing newline trimmed */
 	/* for error messages: the SQL sent (LINE n: display) and the client encoding */
@@ -165,6 +172,9 @@ void pgpool_result_free(pgpool_result *res);
 int pgpool_result_add(pgpool_result *res, const pgp_msg *m);
 /* Set an error of our own (not from the server). */
 void pgpool_result_set_error(pgpool_result *res, const char *sqlstate, const char *msg);
+/* The same with errorInfo[1] = errcode (a libpq result status, as pdo_pgsql reports it). */
+void pgpool_result_set_error_code(pgpool_result *res, const char *sqlstate, const char *msg,
+                                  uint8_t errcode);
 /* Affected rows from the command tag, like PQcmdTuples (0 when the tag has none). */
 zend_long pgpool_result_cmd_tuples(const pgpool_result *res);
 /* Decode the values of the row whose record starts at off into vals/lens (ncols entries);
@@ -189,6 +199,8 @@ enum pgpool_param {
 	PGPOOL_P_IS_SUPERUSER,
 	PGPOOL_P_SESSION_AUTH,
 	PGPOOL_P_SERVER_VERSION,
+	PGPOOL_P_INTERVALSTYLE,
+	PGPOOL_P_TIMEZONE,
 	PGPOOL_P_COUNT
 };
 
@@ -220,8 +232,9 @@ typedef struct pgpool_dbh {
 	                         failed transaction on the held lease ends */
 	bool warned;          /* the request-end warning for the current lease was given */
 	bool user_prepared;   /* the application ran PREPARE on the held (pinned) lease */
-	char *setup_sql;      /* pemalloc'd SET statements for the DSN's options, client_encoding
-	                         and application_name (applied to the lease, which they pin) */
+	char *setup_sql;      /* pemalloc'd set_config() calls for the DSN's options,
+	                         client_encoding and application_name (applied to the lease, which
+	                         they pin) */
 	uint32_t cursors;     /* cursors declared WITH HOLD on the pinned lease and not closed */
 	/* where the open transaction or the first open cursor began (request-end warning) */
 	zend_string *origin_file;
@@ -232,6 +245,7 @@ typedef struct pgpool_dbh {
 	pgpool_einfo einfo;
 	char *params[PGPOOL_P_COUNT];   /* pemalloc'd overrides reported by ParameterStatus */
 	int encoding;                   /* enum pgpool_encoding of client_encoding, -1: look up */
+	uint64_t settings_hash;         /* pgpool_conn_settings_hash(), 0: compute again */
 	struct pgpool_dbh *prev, *next; /* live handles of this process */
 } pgpool_dbh;
 
@@ -299,6 +313,10 @@ bool pgpool_conn_in_txn(const pgpool_dbh *H);
 /* Server parameter for this handle (see enum pgpool_param); never NULL. */
 const char *pgpool_conn_param(const pgpool_dbh *H, int param);
 int pgpool_conn_encoding(pgpool_dbh *H);
+/* Hash of the reported settings that change what a statement's text means when it is parsed
+ * (client_encoding, standard_conforming_strings, DateStyle, IntervalStyle, TimeZone): shared
+ * prepared statements are told apart by it. Never 0. */
+uint64_t pgpool_conn_settings_hash(pgpool_dbh *H);
 /* Remember where the code that opened a transaction runs (for the request-end warning). */
 void pgpool_conn_note_origin(pgpool_dbh *H);
 /* At request end only: warn once that a transaction or a cursor still held the lease, naming

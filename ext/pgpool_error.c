@@ -84,8 +84,8 @@ void pgpool_error_result(pdo_dbh_t *dbh, pdo_stmt_t *stmt, const pgpool_result *
 		                sizeof("no error message available") - 1);
 		return;
 	}
-	pgpool_error_ex(dbh, stmt, PGPOOL_ERRCODE_FATAL, res->sqlstate, ZSTR_VAL(res->errmsg),
-	                ZSTR_LEN(res->errmsg));
+	pgpool_error_ex(dbh, stmt, res->errcode ? res->errcode : PGPOOL_ERRCODE_FATAL,
+	                res->sqlstate, ZSTR_VAL(res->errmsg), ZSTR_LEN(res->errmsg));
 }
 
 void pgpool_fetch_error(pdo_dbh_t *dbh, pdo_stmt_t *stmt, zval *info)

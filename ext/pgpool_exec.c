@@ -54,13 +54,19 @@ enum exec_outcome {
 
 /* The shared prepared statement of one attempt. */
 typedef struct exec_prep {
-	bool named; /* a shared named statement (else the unnamed one, or a simple Query) */
-	bool hit;   /* recorded on the slot: no Parse sent */
-	bool bound; /* BindComplete seen */
-	bool stale; /* Bind failed although the record said the statement was there */
-	int idx;    /* miss: the record entry to fill when ParseComplete arrives */
+	uint64_t key; /* the statement's key for these session settings, 0: unnamed */
+	bool named;   /* a shared named statement (else the unnamed one, or a simple Query) */
+	bool hit;     /* recorded on the slot: no Parse sent */
+	bool bound;   /* BindComplete seen */
+	bool stale;   /* Bind failed although the record said the statement was there */
+	int idx;      /* miss: the record entry to fill when ParseComplete arrives */
 	char name[PGPOOL_STMT_NAME_SIZE];
 } exec_prep;
+
+/* libpq's result statuses pdo_pgsql reports as errorInfo[1] for COPY through exec()/query(). */
+#define EXEC_PGRES_COPY_OUT  3
+#define EXEC_PGRES_COPY_IN   4
+#define EXEC_PGRES_COPY_BOTH 8
 
 /* Buffer for COPY data (per process, reused). */
 static pgp_buf exec_copy_buf;
@@ -196,6 +202,7 @@ static ZEND_NORETURN void exec_raise_timeout(pgpool_dbh *H)
 static int exec_build_main(pgp_buf *b, const pgpool_query *q, size_t sql_len, exec_prep *prep,
                            struct pgp_shm_slot *slot, bool force_parse, uint64_t now)
 {
+	uint64_t key = prep->key;
 	const char *name = "";
 	char victim_name[PGPOOL_STMT_NAME_SIZE];
 	uint64_t victim;
@@ -203,11 +210,11 @@ static int exec_build_main(pgp_buf *b, const pgpool_query *q, size_t sql_len, ex
 
 	if (!q->extended)
 		return pgp_fe_query(b, q->sql, sql_len);
-	if (q->stmt_key != 0) {
+	if (key != 0) {
 		prep->named = true;
-		pgpool_prepared_name(q->stmt_key, prep->name);
+		pgpool_prepared_name(key, prep->name);
 		name = prep->name;
-		idx = pgpool_prepared_find(slot, q->stmt_key, now);
+		idx = pgpool_prepared_find(slot, key, now);
 		prep->hit = idx >= 0 && !force_parse;
 		if (!prep->hit) {
 			if (idx < 0) {
@@ -515,6 +522,11 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		rc |= pgp_fe_query(b, "BEGIN", 5);
 		segs[nsync++] = SEG_BEGIN;
 	}
+	/* The same text parsed under other settings (client_encoding, DateStyle...) is another
+	 * statement; settings applied in this very write are not known yet: the unnamed statement
+	 * serves this once. */
+	if (q->stmt_key != 0 && !setup)
+		prep.key = (q->stmt_key ^ pgpool_conn_settings_hash(H)) | 1;
 	rc |= exec_build_main(b, q, sql_len, &prep, H->lease.shm_slot, force_parse, now);
 	segs[nsync++] = SEG_MAIN;
 	if (cap_after) {
@@ -547,6 +559,10 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 				continue;
 			}
 			if (m.type == PGP_BE_COPY_IN_RESPONSE) {
+				/* pdo_pgsql takes PGRES_COPY_IN for an error without message */
+				if (q->copy == NULL)
+					pgpool_result_set_error_code(res, "HY000", "",
+					                             EXEC_PGRES_COPY_IN);
 				rc = exec_copy_in(&rt, q);
 				if (rc != 0)
 					break;
@@ -560,10 +576,13 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 					pgpool_wire_set_copy(&rt, true);
 					continue;
 				}
-				/* The rows still come (CopyData, CopyDone, CommandComplete). */
-				pgpool_result_set_error(res, "0A000",
-				                        "COPY TO STDOUT is not supported through "
-				                        "query()/exec() of PgPool");
+				/* The rows still come (CopyData, CopyDone, CommandComplete) and
+				 * are dropped; the error is pdo_pgsql's (a PGRES_COPY_OUT or
+				 * PGRES_COPY_BOTH result status, no message). */
+				pgpool_result_set_error_code(res, "HY000", "",
+				                             m.type == PGP_BE_COPY_OUT_RESPONSE
+				                                 ? EXEC_PGRES_COPY_OUT
+				                                 : EXEC_PGRES_COPY_BOTH);
 				continue;
 			}
 			if (m.type == PGP_BE_COPY_DATA) {
@@ -589,7 +608,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 					}
 				} else if (m.type == PGP_BE_PARSE_COMPLETE && prep.named) {
 					pgpool_prepared_record(H->lease.shm_slot, prep.idx,
-					                       q->stmt_key, now);
+					                       prep.key, now);
 				} else if (m.type == PGP_BE_BIND_COMPLETE) {
 					prep.bound = true;
 				} else if (m.type == PGP_BE_ERROR && prep.hit && !prep.bound &&

@@ -55,15 +55,23 @@ void pgpool_result_free(pgpool_result *res)
 	}
 	res->status = PGPOOL_RES_NONE;
 	res->sqlstate[0] = '\0';
+	res->errcode = 0;
 }
 
-void pgpool_result_set_error(pgpool_result *res, const char *sqlstate, const char *msg)
+void pgpool_result_set_error_code(pgpool_result *res, const char *sqlstate, const char *msg,
+                                  uint8_t errcode)
 {
 	if (res->errmsg != NULL)
 		zend_string_release(res->errmsg);
 	res->errmsg = zend_string_init(msg, strlen(msg), 0);
 	strlcpy(res->sqlstate, sqlstate, sizeof(res->sqlstate));
+	res->errcode = errcode;
 	res->status = PGPOOL_RES_ERROR;
+}
+
+void pgpool_result_set_error(pgpool_result *res, const char *sqlstate, const char *msg)
+{
+	pgpool_result_set_error_code(res, sqlstate, msg, 0);
 }
 
 static int result_row_description(pgpool_result *res, const pgp_msg *m)

@@ -10,7 +10,8 @@
  *
  * Differences from pdo_pgsql, on purpose: `$1` placeholders bind positionally (pdo_pgsql sends
  * NULL for them); scrollable cursors are served from the stored result instead of a server-side
- * cursor WITH HOLD (which would pin the connection), so rowCount() is the real row count.
+ * cursor WITH HOLD (which would pin the connection), with pdo_pgsql's row positions and
+ * rowCount() (0).
  */
 #include <string.h>
 
@@ -146,6 +147,8 @@ static int pgpool_stmt_execute(pdo_stmt_t *stmt)
 	php_pdo_stmt_set_column_count(stmt, S->res.ncols);
 	if (S->res.status == PGPOOL_RES_COMMAND_OK)
 		stmt->row_count = pgpool_result_cmd_tuples(&S->res);
+	else if (S->scrollable)
+		stmt->row_count = 0; /* pdo_pgsql counts the rows of its FETCH FORWARD 0 */
 	else
 		stmt->row_count = S->res.nrows;
 	if (S->res.ncols) {
@@ -193,12 +196,11 @@ static int stmt_bind_value(pdo_stmt_t *stmt, pgpool_stmt *S, struct pdo_bound_pa
 			S->param_types[no] = PGP_OID_OID;
 			return 1;
 		}
+		/* Another stream is read; as with pdo_pgsql its contents replace the bound value.
+		 */
 		str = php_stream_copy_to_mem(stm, PHP_STREAM_COPY_ALL, 0);
-		S->param_strs[no] = str != NULL ? str : ZSTR_EMPTY_ALLOC();
-		S->param_values[no] = ZSTR_VAL(S->param_strs[no]);
-		S->param_lengths[no] = (int32_t)ZSTR_LEN(S->param_strs[no]);
-		S->param_formats[no] = 1;
-		return 1;
+		zval_ptr_dtor(v);
+		ZVAL_STR(v, str != NULL ? str : ZSTR_EMPTY_ALLOC());
 	}
 	if (PDO_PARAM_TYPE(param->param_type) == PDO_PARAM_NULL || Z_TYPE_P(v) == IS_NULL) {
 		S->param_values[no] = NULL;
@@ -212,24 +214,21 @@ static int stmt_bind_value(pdo_stmt_t *stmt, pgpool_stmt *S, struct pdo_bound_pa
 		S->param_formats[no] = 0;
 		return 1;
 	}
-	/* A copy, not convert_to_string() on the bound variable: the caller's value keeps its
-	 * type. */
-	str = zval_try_get_string(v);
-	if (str == NULL)
+	/* Like pdo_pgsql, the bound variable itself becomes a string (bindParam() callers see
+	 * it); the value is sent from it. */
+	if (Z_TYPE_P(v) != IS_STRING && (!try_convert_to_string(v) || EG(exception) != NULL))
 		return 0;
-	if (ZSTR_LEN(str) > INT32_MAX) {
-		zend_string_release(str);
+	if (Z_STRLEN_P(v) > INT32_MAX) {
 		pgpool_error(stmt->dbh, stmt, "54000", "parameter value too large");
 		return 0;
 	}
-	S->param_strs[no] = str;
-	S->param_values[no] = ZSTR_VAL(str);
+	S->param_values[no] = Z_STRVAL_P(v);
 	if (PDO_PARAM_TYPE(param->param_type) == PDO_PARAM_LOB) {
-		S->param_lengths[no] = (int32_t)ZSTR_LEN(str);
+		S->param_lengths[no] = (int32_t)Z_STRLEN_P(v);
 		S->param_formats[no] = 1;
 	} else {
 		/* Text parameters end at a NUL, as libpq sends them. */
-		S->param_lengths[no] = (int32_t)strnlen(ZSTR_VAL(str), ZSTR_LEN(str));
+		S->param_lengths[no] = (int32_t)strnlen(Z_STRVAL_P(v), Z_STRLEN_P(v));
 		S->param_formats[no] = 0;
 	}
 	return 1;

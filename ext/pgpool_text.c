@@ -11,19 +11,40 @@
 
 #include "pgpool_driver_int.h"
 
-/* ---- client encodings ---- */
+/* ---- client encodings ----
+ * Character lengths and validity as PostgreSQL's client library judges them (src/common/wchar.c:
+ * pg_encoding_mblen, pg_encoding_verifymbchar), quirks included (JOHAB is checked like EUC), so
+ * that quote() accepts and refuses exactly what pdo_pgsql's PQescapeStringConn does. */
+
+#define ENC_SS2            0x8e
+#define ENC_SS3            0x8f
+#define ENC_HIGH(c)        ((c)&0x80)
+#define ENC_EUC_RANGE(c)   ((c) >= 0xa1 && (c) <= 0xfe)
+#define ENC_SJIS_HEAD(c)   (((c) >= 0x81 && (c) <= 0x9f) || ((c) >= 0xe0 && (c) <= 0xfc))
+#define ENC_SJIS_TAIL(c)   (((c) >= 0x40 && (c) <= 0x7e) || ((c) >= 0x80 && (c) <= 0xfc))
+#define ENC_MULE_LC1(c)    ((c) >= 0x81 && (c) <= 0x8d)
+#define ENC_MULE_LCPRV1(c) ((c) == 0x9a || (c) == 0x9b)
+#define ENC_MULE_LC2(c)    ((c) >= 0x90 && (c) <= 0x99)
+#define ENC_MULE_LCPRV2(c) ((c) == 0x9c || (c) == 0x9d)
 
 static const struct {
 	const char *name;
 	int enc;
 } encodings[] = {
-    {"UTF8", PGPOOL_ENC_UTF8},           {"UNICODE", PGPOOL_ENC_UTF8},
-    {"EUC_JP", PGPOOL_ENC_EUC_JP},       {"EUC_JIS_2004", PGPOOL_ENC_EUC_JP},
-    {"EUC_CN", PGPOOL_ENC_EUC_2},        {"EUC_KR", PGPOOL_ENC_EUC_2},
-    {"JOHAB", PGPOOL_ENC_EUC_2},         {"BIG5", PGPOOL_ENC_EUC_2},
-    {"GBK", PGPOOL_ENC_EUC_2},           {"UHC", PGPOOL_ENC_EUC_2},
-    {"EUC_TW", PGPOOL_ENC_EUC_TW},       {"SJIS", PGPOOL_ENC_SJIS},
-    {"SHIFT_JIS_2004", PGPOOL_ENC_SJIS}, {"GB18030", PGPOOL_ENC_GB18030},
+    {"UTF8", PGPOOL_ENC_UTF8},
+    {"UNICODE", PGPOOL_ENC_UTF8},
+    {"EUC_JP", PGPOOL_ENC_EUC_JP},
+    {"EUC_JIS_2004", PGPOOL_ENC_EUC_JP},
+    {"EUC_CN", PGPOOL_ENC_EUC_CN},
+    {"EUC_KR", PGPOOL_ENC_EUC_KR},
+    {"JOHAB", PGPOOL_ENC_JOHAB},
+    {"BIG5", PGPOOL_ENC_BIG5},
+    {"GBK", PGPOOL_ENC_BIG5},
+    {"UHC", PGPOOL_ENC_BIG5},
+    {"EUC_TW", PGPOOL_ENC_EUC_TW},
+    {"SJIS", PGPOOL_ENC_SJIS},
+    {"SHIFT_JIS_2004", PGPOOL_ENC_SJIS},
+    {"GB18030", PGPOOL_ENC_GB18030},
     {"MULE_INTERNAL", PGPOOL_ENC_MULE},
 };
 
@@ -41,14 +62,24 @@ int pgpool_encoding_id(const char *name)
 	return PGPOOL_ENC_SINGLE;
 }
 
+/* pg_euc_mblen: EUC_JP, EUC_KR, JOHAB. */
+static int euc_mblen(unsigned char c)
+{
+	if (c == ENC_SS2)
+		return 2;
+	if (c == ENC_SS3)
+		return 3;
+	return ENC_HIGH(c) ? 2 : 1;
+}
+
 int pgpool_enc_mblen(int enc, const unsigned char *s)
 {
 	unsigned char c = s[0];
 
-	if (c < 0x80)
-		return 1;
 	switch (enc) {
 	case PGPOOL_ENC_UTF8:
+		if ((c & 0x80) == 0)
+			return 1;
 		if ((c & 0xe0) == 0xc0)
 			return 2;
 		if ((c & 0xf0) == 0xe0)
@@ -57,21 +88,28 @@ int pgpool_enc_mblen(int enc, const unsigned char *s)
 			return 4;
 		return 1;
 	case PGPOOL_ENC_EUC_JP:
-		return c == 0x8f ? 3 : 2;
+	case PGPOOL_ENC_EUC_KR:
+	case PGPOOL_ENC_JOHAB:
+		return euc_mblen(c);
+	case PGPOOL_ENC_EUC_CN:
+	case PGPOOL_ENC_BIG5:
+		return ENC_HIGH(c) ? 2 : 1;
 	case PGPOOL_ENC_EUC_TW:
-		return c == 0x8e ? 4 : c == 0x8f ? 3 : 2;
-	case PGPOOL_ENC_EUC_2:
-		return 2;
+		return c == ENC_SS2 ? 4 : c == ENC_SS3 ? 3 : ENC_HIGH(c) ? 2 : 1;
 	case PGPOOL_ENC_SJIS:
-		return (c >= 0xa1 && c <= 0xdf) ? 1 : 2; /* half-width katakana are one byte */
+		if (c >= 0xa1 && c <= 0xdf)
+			return 1; /* half-width katakana */
+		return ENC_HIGH(c) ? 2 : 1;
 	case PGPOOL_ENC_GB18030:
+		if (!ENC_HIGH(c))
+			return 1;
 		return (s[1] >= 0x30 && s[1] <= 0x39) ? 4 : 2;
 	case PGPOOL_ENC_MULE:
-		if (c >= 0x81 && c <= 0x8d)
+		if (ENC_MULE_LC1(c))
 			return 2;
-		if (c == 0x9a || c == 0x9b || (c >= 0x90 && c <= 0x99))
+		if (ENC_MULE_LCPRV1(c) || ENC_MULE_LC2(c))
 			return 3;
-		if (c == 0x9c || c == 0x9d)
+		if (ENC_MULE_LCPRV2(c))
 			return 4;
 		return 1;
 	default:
@@ -132,25 +170,81 @@ static bool utf8_legal(const unsigned char *s, int len)
 	}
 }
 
+/* Every byte after the first of a character of len bytes satisfies ok (NUL never does). */
+static bool trail_ok(const unsigned char *s, int len, int kind)
+{
+	int i;
+
+	for (i = 1; i < len; i++) {
+		unsigned char c = s[i];
+		bool ok = kind == 0 ? c != 0 : kind == 1 ? ENC_EUC_RANGE(c) : ENC_HIGH(c);
+
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 int pgpool_enc_verify(int enc, const unsigned char *s, size_t avail)
 {
 	int len = pgpool_enc_mblen(enc, s);
-	int i;
+	unsigned char c1 = s[0];
 
 	if ((size_t)len > avail)
 		return -1;
-	if (enc == PGPOOL_ENC_UTF8)
+	switch (enc) {
+	case PGPOOL_ENC_UTF8:
 		return utf8_legal(s, len) ? len : -1;
-	/* Other multibyte encodings: a character's trailing bytes are never NUL and never plain
-	 * ASCII in the lead position (the server checks the finer rules). */
-	for (i = 1; i < len; i++) {
-		if (s[i] == 0)
+	case PGPOOL_ENC_EUC_JP:
+		if (c1 == ENC_SS2)
+			return s[1] >= 0xa1 && s[1] <= 0xdf ? 2 : -1;
+		if (c1 == ENC_SS3)
+			return trail_ok(s, 3, 1) ? 3 : -1;
+		if (ENC_HIGH(c1))
+			return ENC_EUC_RANGE(c1) && ENC_EUC_RANGE(s[1]) ? 2 : -1;
+		return 1;
+	case PGPOOL_ENC_EUC_CN:
+	case PGPOOL_ENC_EUC_KR:
+		if (!ENC_HIGH(c1))
+			return 1;
+		return avail >= 2 && ENC_EUC_RANGE(c1) && ENC_EUC_RANGE(s[1]) ? 2 : -1;
+	case PGPOOL_ENC_EUC_TW:
+		if (c1 == ENC_SS2)
+			return s[1] >= 0xa1 && s[1] <= 0xa7 && ENC_EUC_RANGE(s[2]) &&
+			               ENC_EUC_RANGE(s[3])
+			           ? 4
+			           : -1;
+		if (c1 == ENC_SS3)
 			return -1;
-	}
-	if (len > 1 && enc != PGPOOL_ENC_SJIS && enc != PGPOOL_ENC_EUC_2 &&
-	    enc != PGPOOL_ENC_GB18030 && s[1] < 0x80)
+		if (ENC_HIGH(c1))
+			return ENC_EUC_RANGE(s[1]) ? 2 : -1;
+		return 1;
+	case PGPOOL_ENC_JOHAB:
+		return !ENC_HIGH(c1) || trail_ok(s, len, 1) ? len : -1;
+	case PGPOOL_ENC_BIG5:
+		return trail_ok(s, len, 0) ? len : -1;
+	case PGPOOL_ENC_SJIS:
+		if (len == 1)
+			return 1;
+		return ENC_SJIS_HEAD(c1) && ENC_SJIS_TAIL(s[1]) ? 2 : -1;
+	case PGPOOL_ENC_GB18030:
+		if (!ENC_HIGH(c1))
+			return 1;
+		if (avail >= 4 && s[1] >= 0x30 && s[1] <= 0x39)
+			return c1 >= 0x81 && c1 <= 0xfe && s[2] >= 0x81 && s[2] <= 0xfe &&
+			               s[3] >= 0x30 && s[3] <= 0x39
+			           ? 4
+			           : -1;
+		if (avail >= 2 && c1 >= 0x81 && c1 <= 0xfe)
+			return (s[1] >= 0x40 && s[1] <= 0x7e) || (s[1] >= 0x80 && s[1] <= 0xfe)
+			           ? 2
+			           : -1;
 		return -1;
-	return len;
+	case PGPOOL_ENC_MULE:
+		return trail_ok(s, len, 2) ? len : -1;
+	default:
+		return 1;
+	}
 }
 
 int pgpool_enc_dsplen(int enc, const unsigned char *s, int len)
@@ -159,8 +253,10 @@ int pgpool_enc_dsplen(int enc, const unsigned char *s, int len)
 
 	if (len <= 1)
 		return 1;
+	if (enc == PGPOOL_ENC_MULE)
+		return ENC_MULE_LC1(s[0]) || ENC_MULE_LCPRV1(s[0]) ? 1 : 2;
 	if (enc != PGPOOL_ENC_UTF8)
-		return (enc == PGPOOL_ENC_EUC_JP && s[0] == 0x8e) ? 1 : 2;
+		return (enc == PGPOOL_ENC_EUC_JP && s[0] == ENC_SS2) ? 1 : 2;
 	if (len == 2)
 		return 1;
 	if (len == 3)
@@ -169,14 +265,7 @@ int pgpool_enc_dsplen(int enc, const unsigned char *s, int len)
 	else
 		cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
 		     ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-	/* East Asian wide and full-width ranges (as in PostgreSQL's ucs_wcwidth). */
-	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
-	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-	    (cp >= 0xfe30 && cp <= 0xfe6f) || (cp >= 0xff00 && cp <= 0xff5f) ||
-	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x2fffd) ||
-	    (cp >= 0x30000 && cp <= 0x3fffd))
-		return 2;
-	return 1;
+	return pgpool_ucs_width(cp);
 }
 
 /* ---- literals ---- */

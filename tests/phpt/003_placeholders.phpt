@@ -38,7 +38,7 @@ foreach ([false, true] as $emulate) {
         $st->execute($args);
         echo $st->fetchColumn(), "\n";
     }
-    /* the bound variable keeps its type (no conversion on the caller's side) */
+    /* as with pdo_pgsql, native prepares turn the bound variable into a string */
     $n = 10;
     $st = $db->prepare("SELECT ?::int");
     $st->bindParam(1, $n, PDO::PARAM_INT);
@@ -96,7 +96,7 @@ a-b
 c-d
 1-2.5
 int(10)
-int(10)
+string(2) "10"
 emulate: true
 array(2) {
   ["a"]=>
