@@ -56,7 +56,9 @@ if test "$PHP_PGPOOL" != "no"; then
   fi
 
   dnl Every .c of ext/ and common/ goes into the extension (re-run configure after adding one).
-  pgpool_sources=`cd $ext_srcdir && echo ext/*.c common/*.c`
+  dnl $abs_srcdir, not $ext_srcdir (set only by PHP_NEW_EXTENSION below): pecl configures in a
+  dnl build directory of its own, where a relative glob finds nothing.
+  pgpool_sources=`cd "$abs_srcdir" && echo ext/*.c common/*.c`
 
   PHP_NEW_EXTENSION(pgpool, $pgpool_sources, $ext_shared,,
     [-std=gnu11 -D_GNU_SOURCE -I@ext_srcdir@/common -I$pdo_cv_inc_path $PGPOOL_WARN $PGPOOL_HARDEN $PGPOOL_SAN])
