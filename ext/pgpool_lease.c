@@ -101,9 +101,18 @@ void pgpool_pool_last_error(const struct pgp_shm_pool *sp, char *out, size_t cap
 	out[0] = '\0';
 }
 
-static void err_pool_status(const pgpool_pool *pool, const struct pgp_shm_pool *sp, uint32_t status,
-                            pgpool_err *err)
+static void err_pool_status(const pgpool_pool *pool, const pgpool_map *m,
+                            const struct pgp_shm_pool *sp, uint32_t status, pgpool_err *err)
 {
+	if (atomic_load(&m->shm.hdr->state) != PGP_SHM_RUNNING) {
+		/* main_stop() disables every pool: say why, not "disabled by an administrator". */
+		pgpool_err_set(
+		    err, "08004",
+		    "pool \"%s\": pgpool-broker is shutting down and takes no new leases; "
+		    "retry once it is back (systemctl status pgpool-broker)",
+		    pool->name);
+		return;
+	}
 	switch (status) {
 	case PGP_POOL_CIRCUIT_OPEN: {
 		uint64_t since = atomic_load(&sp->down_since_wall_us), now = pgp_wall_us();
@@ -193,7 +202,7 @@ static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t sta
 		    *waited_us / 1000u, p->pub.name);
 		break;
 	case -EPERM:
-		err_pool_status(&p->pub, sp, status, err);
+		err_pool_status(&p->pub, m, sp, status, err);
 		break;
 	default:
 		pgpool_err_set(err, "08006", "cannot lease a connection of pool \"%s\": %s",
