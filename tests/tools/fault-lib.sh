@@ -152,7 +152,8 @@ fl_load_states() {
 }
 
 # fl_rows_check TAG...: every "ok" row exists, no row exists that no worker tried, and a row of
-# a failed transaction exists only if its COMMIT was uncertain. Prints the counts.
+# a failed transaction exists only if its COMMIT was uncertain. Prints the counts. The table is
+# fault_rows of database $FL_DB (default app).
 fl_rows_check() {
 	local t committed uncertain db missing extra
 	: >"$PGPOOL_TEST_TMP/rows.ok"
@@ -163,7 +164,7 @@ fl_rows_check() {
 	done
 	sort -o "$PGPOOL_TEST_TMP/rows.ok" "$PGPOOL_TEST_TMP/rows.ok"
 	sort "$PGPOOL_TEST_TMP/rows.ok" "$PGPOOL_TEST_TMP/rows.maybe" >"$PGPOOL_TEST_TMP/rows.any"
-	t_sql app "SELECT id FROM fault_rows ORDER BY 1" | sort >"$PGPOOL_TEST_TMP/rows.db"
+	t_sql "${FL_DB:-app}" "SELECT id FROM fault_rows ORDER BY 1" | sort >"$PGPOOL_TEST_TMP/rows.db"
 	committed=$(wc -l <"$PGPOOL_TEST_TMP/rows.ok")
 	uncertain=$(wc -l <"$PGPOOL_TEST_TMP/rows.maybe")
 	db=$(wc -l <"$PGPOOL_TEST_TMP/rows.db")
