@@ -655,7 +655,7 @@ static pdo_driver_t pgpool_pgsql_alias = {PDO_DRIVER_HEADER(pgsql), pgpool_handl
 PHP_METHOD(PgPool, __construct)
 {
 	zend_string *dsn, *user = NULL, *pass = NULL, *routed;
-	HashTable *options = NULL;
+	zval *options = NULL;
 	const char *body, *d;
 	char *alias = NULL;
 	char ini_name[512];
@@ -668,7 +668,7 @@ PHP_METHOD(PgPool, __construct)
 	Z_PARAM_OPTIONAL
 	Z_PARAM_STR_OR_NULL(user)
 	Z_PARAM_STR_OR_NULL(pass)
-	Z_PARAM_ARRAY_HT_OR_NULL(options)
+	Z_PARAM_ARRAY_OR_NULL(options)
 	ZEND_PARSE_PARAMETERS_END();
 
 	d = ZSTR_VAL(dsn);
@@ -700,8 +700,9 @@ PHP_METHOD(PgPool, __construct)
 		ZVAL_STR(&args[2], pass);
 	else
 		ZVAL_NULL(&args[2]);
+	/* The caller's zval as is: an immutable array (a literal []) must stay unrefcounted. */
 	if (options)
-		ZVAL_ARR(&args[3], options);
+		ZVAL_COPY_VALUE(&args[3], options);
 	else
 		ZVAL_NULL(&args[3]);
 	zend_call_known_function(ctor, Z_OBJ_P(ZEND_THIS), Z_OBJCE_P(ZEND_THIS), NULL, 4, args,

@@ -76,10 +76,32 @@ static void exec_on_notify(void *ctx, const pgp_msg *m)
 	pgpool_notify_add(ctx, m);
 }
 
-/* Does a command tag say the statement left session state behind? */
-static bool tag_changes_session(const char *tag, const pgpool_sql_info *info)
+/* A SET of a setting the server reports (GUC_REPORT): every change of it comes back as a
+ * ParameterStatus, so a SET without one changed nothing (`SET NAMES 'utf8'` of frameworks). */
+static bool set_of_reported(const pgpool_sql_info *info)
+{
+	static const char *const reported[] = {
+	    "NAMES",    "TIME",          "CLIENT_ENCODING",  "DATESTYLE",
+	    "TIMEZONE", "INTERVALSTYLE", "APPLICATION_NAME", "STANDARD_CONFORMING_STRINGS",
+	};
+	size_t i;
+
+	if (info->multi || strcmp(info->first, "SET") != 0)
+		return false;
+	for (i = 0; i < PGP_ARRAY_LEN(reported); i++) {
+		if (strcmp(info->second, reported[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Does a command tag say the statement left session state behind? reported: a ParameterStatus
+ * came with it. */
+static bool tag_changes_session(const char *tag, const pgpool_sql_info *info, bool reported)
 {
 	if (strcmp(tag, "SET") == 0) {
+		if (set_of_reported(info))
+			return reported;
 		/* SET LOCAL and SET TRANSACTION end with the transaction. */
 		return info->multi || strcmp(info->first, "SET") != 0 ||
 		       (strcmp(info->second, "LOCAL") != 0 &&
@@ -466,6 +488,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	char before[24] = "", after[24] = "";
 	bool begin, was_idle, was_in_txn, seq, setup, cap_before = false, cap_after = false;
 	bool tags_changed = false, completed = false, dealloc = false, copy_out = false;
+	bool reported = false;
 	/* libpq sends the text up to a NUL */
 	size_t sql_len = q->info ? q->sql_len : strnlen(q->sql, q->sql_len);
 	uint64_t dur, now, php_deadline = 0;
@@ -555,6 +578,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 				break;
 			}
 			if (m.type == PGP_BE_PARAMETER_STATUS) {
+				reported |= !q->aux && segs[seg] == SEG_MAIN;
 				pgpool_conn_param_status(H, &m, q->aux || segs[seg] != SEG_MAIN);
 				continue;
 			}
@@ -602,7 +626,8 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 
 					completed = true;
 					if (!q->aux && pgp_be_command_complete(&m, &tag) == 0) {
-						tags_changed |= tag_changes_session(tag, &info);
+						tags_changed |=
+						    tag_changes_session(tag, &info, reported);
 						dealloc |= tag_deallocates(tag);
 						exec_track_cursors(H, tag, &info);
 					}

@@ -466,10 +466,10 @@ int pgpool_wire_idle(pgpool_lease *l, uint32_t timeout_ms, pgpool_wire_notify_fn
 			return PGPOOL_WIRE_IO;
 		want = used;
 		if (wire_rpos == wire_in.len) {
+			/* What arrived is taken; like PQconsumeInput, do not wait for more. */
 			wire_in.len = wire_rpos = wire_scan = 0;
 			pgpool_lease_set_pos(l, PGP_POS_CLEAN);
-			if (pgp_now_us() >= until)
-				return 0;
+			return 0;
 		}
 	}
 }

@@ -34,6 +34,10 @@ var_dump($db->query("SELECT 'argument wins'")->fetchColumn());
 $db = new PgPool(PGPOOL_TEST_DSN, PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD,
     [PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_NUM, PDO::ATTR_ERRMODE => PDO::ERRMODE_SILENT]);
 var_dump($db->query("SELECT 7")->fetch(), $db->getAttribute(PDO::ATTR_ERRMODE) === PDO::ERRMODE_SILENT);
+/* a literal empty array (immutable) and null as options, as frameworks pass them */
+$db = new PgPool(PGPOOL_TEST_DSN, PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD, []);
+$db2 = new PgPool(PGPOOL_TEST_DSN, PGPOOL_TEST_USER, PGPOOL_TEST_PASSWORD, null);
+var_dump($db->query("SELECT 'empty options'")->fetchColumn(), $db2->query("SELECT 'null options'")->fetchColumn());
 
 /* users extend it */
 class MyDb extends PgPool
@@ -75,5 +79,7 @@ array(1) {
   int(7)
 }
 bool(true)
+string(13) "empty options"
+string(12) "null options"
 int(42)
 PgPool accepts only pgsql: and pgpool: DSNs (pgpool:pool=NAME names a pool of the broker's configuration)

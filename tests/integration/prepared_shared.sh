@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test: once
+# prepared_shared: server-side prepared statements are shared by every worker (DESIGN.md
+# invariant 6). 16 worker processes run the same 10 native prepared statements 1,000 times
+# each (10,000 executes per worker) on the pool `main` (4 backends). Checked from
+# pgpool_stats(): every execute was one round trip (Parse/Bind/Describe/Execute/Sync in one
+# write, no separate prepare); prepared_misses (executes that sent Parse) stayed within
+# 10 statements x the pool's backends; all other executes were hits that sent no Parse. Then
+# someone deallocates every statement behind the pool's back (through a function, which the
+# driver cannot see): the next executes still succeed (26000 repaired and retried).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/testlib.sh
+source "$here/../lib/testlib.sh"
+
+workers=16
+rounds=1000
+stmts=10
+tmp=$PGPOOL_TEST_TMP
+
+cat >"$tmp/worker.php" <<'PHP'
+<?php
+[$dsn, $user, $pass, $rounds] = array_slice($argv, 1);
+$db = new PgPool($dsn, $user, $pass);
+$sts = [];
+for ($i = 0; $i < 10; $i++) {
+    /* ten different statements: the same text in every worker */
+    $sts[] = $db->prepare("SELECT $i AS stmt, ?::int + $i AS v, repeat('x', ?::int) AS pad");
+}
+$bad = 0;
+for ($r = 0; $r < (int) $rounds; $r++) {
+    foreach ($sts as $i => $st) {
+        $st->execute([$r, $i]);
+        $row = $st->fetch(PDO::FETCH_NUM);
+        if ($row[0] !== $i || $row[1] !== $r + $i || strlen($row[2]) !== $i) {
+            $bad++;
+        }
+    }
+}
+echo "bad=$bad\n";
+PHP
+cat >"$tmp/stats.php" <<'PHP'
+<?php
+$s = pgpool_stats('main');
+echo "hits=", $s['prepared_hits'], " misses=", $s['prepared_misses'], " queries=", $s['queries'],
+    " total=", $s['total'], " max=", $s['max'], "\n";
+PHP
+field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$2"; }
+
+before=$(t_php "$tmp/stats.php")
+t0=$(t_now)
+pids=()
+for w in $(seq 1 $workers); do
+	"${T_PHP[@]}" "$tmp/worker.php" "$PGPOOL_TEST_DSN" "$PGPOOL_TEST_USER" "$PGPOOL_TEST_PASSWORD" "$rounds" \
+		>"$tmp/w$w.out" 2>&1 &
+	pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do
+	wait "$p" || failed=$((failed + 1))
+done
+t1=$(t_now)
+after=$(t_php "$tmp/stats.php")
+bad=$(cat "$tmp"/w*.out | grep -c '^bad=0$' || true)
+[ "$failed" = 0 ] && [ "$bad" = "$workers" ] || {
+	head -n 5 "$tmp"/w*.out
+	t_fail "workers failed ($failed) or returned wrong rows ($((workers - bad)))"
+}
+executes=$((workers * rounds * stmts))
+hits=$(($(field hits "$after") - $(field hits "$before")))
+misses=$(($(field misses "$after") - $(field misses "$before")))
+queries=$(($(field queries "$after") - $(field queries "$before")))
+backends=$(field max "$after")
+secs=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
+t_say "$workers workers x $rounds rounds x $stmts statements = $executes executes in $secs s on $backends backends"
+t_say "prepared_hits +$hits, prepared_misses +$misses (bound: $stmts x $backends = $((stmts * backends))), round trips +$queries"
+[ "$((hits + misses))" -eq "$executes" ] || t_fail "hits + misses should be the $executes executes"
+[ "$misses" -le "$((stmts * backends))" ] || t_fail "more misses than $stmts statements x $backends backends"
+[ "$queries" -eq "$executes" ] || t_fail "expected one round trip per execute ($executes), counted $queries"
+
+# Deallocated behind the records' back (a function hides the word from the driver): every
+# backend loses its statements; the next executes repair the records and succeed.
+t_sql app "CREATE OR REPLACE FUNCTION pgpool_t_dealloc() RETURNS int LANGUAGE plpgsql AS \$\$
+	BEGIN EXECUTE 'DEALL' || 'OCATE ALL'; RETURN 1; END \$\$; GRANT EXECUTE ON FUNCTION pgpool_t_dealloc() TO app"
+cat >"$tmp/stale.php" <<'PHP'
+<?php
+[$dsn, $user, $pass] = array_slice($argv, 1);
+/* hold every backend in a transaction, deallocate on each, let them go */
+$hs = [];
+for ($i = 0; $i < 4; $i++) {
+    $h = new PgPool($dsn, $user, $pass);
+    $h->beginTransaction();
+    $h->query("SELECT pgpool_t_dealloc()");
+    $hs[] = $h;
+}
+foreach ($hs as $h) {
+    $h->commit();
+}
+$db = new PgPool($dsn, $user, $pass);
+$st = $db->prepare("SELECT 3 AS stmt, ?::int + 3 AS v, repeat('x', ?::int) AS pad");
+$ok = 0;
+for ($i = 0; $i < 20; $i++) {
+    $st->execute([$i, 3]);
+    $ok += $st->fetch(PDO::FETCH_NUM)[1] === $i + 3 ? 1 : 0;
+}
+echo "ok=$ok\n";
+PHP
+out=$(t_php "$tmp/stale.php" "$PGPOOL_TEST_DSN" "$PGPOOL_TEST_USER" "$PGPOOL_TEST_PASSWORD" 2>&1) || t_fail "after DEALLOCATE ALL: $out"
+t_say "after DEALLOCATE ALL on every backend: $out of 20 executes right"
+[ "$out" = "ok=20" ] || t_fail "expected 20 correct executes"
+t_sql app "DROP FUNCTION pgpool_t_dealloc()"
+t_say "ok: statements shared across $workers workers, misses within $stmts x $backends, stale records repaired"
