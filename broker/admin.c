@@ -4,7 +4,6 @@
 #include "admin.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "admin_int.h"
 #include "broker.h"
 #include "log.h"
@@ -20,7 +20,6 @@
 
 #define ADMIN_TIMEOUT_MS 5000u
 #define ADMIN_MAX_CONNS  16u
-#define ADMIN_MAX_GROUPS 4096
 
 static long admin_complete(const char *in, size_t len);
 static void admin_handle(struct reqconn *c, const char *req, size_t len);
@@ -116,37 +115,19 @@ struct pool *admin_pool_arg(struct admin_ctx *x, const char *name)
 
 /* ---- who may connect ---- */
 
-static bool admin_in_group(int fd, gid_t want)
-{
-	gid_t stack[64], *gids = stack;
-	socklen_t len = sizeof(stack);
-	bool found = false;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &len) < 0) {
-		if (errno != ERANGE || len > ADMIN_MAX_GROUPS * sizeof(gid_t))
-			return false;
-		gids = malloc(len);
-		if (!gids || getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &len) < 0) {
-			free(gids);
-			return false;
-		}
-	}
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		found = found || gids[i] == want;
-	if (gids != stack)
-		free(gids);
-	return found;
-}
-
 static bool admin_allowed(const struct reqconn *c)
 {
-	if (!c->has_cred)
+	struct access_peer peer;
+	uint32_t gid = (uint32_t)broker.cfg.admin_gid;
+	const struct access_list nobody = {NULL, 0}, group = {&gid, 1};
+
+	if (access_peer_read(c->fd, &peer) < 0)
 		return false;
-	if (c->cred.uid == 0 || c->cred.uid == geteuid())
+	if (peer.uid == 0 || peer.uid == geteuid())
 		return true;
-	if (!broker.cfg.has_admin_group)
-		return false;
-	return c->cred.gid == broker.cfg.admin_gid || admin_in_group(c->fd, broker.cfg.admin_gid);
+	/* The primary group or a supplementary one (SO_PEERGROUPS), as for a pool's
+	 * allowed_gids. */
+	return broker.cfg.has_admin_group && access_peer_allowed(&nobody, &group, &peer);
 }
 
 /* ---- requests ---- */

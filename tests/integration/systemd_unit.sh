@@ -104,6 +104,7 @@ t_bg_pids+=($!)
 ob_wait 5 "the notify listener" test -S "$notify" || t_fail "no notify socket"
 mkdir -p "$T/creds"
 printf 'secret\n' >"$T/creds/cred.password"
+chmod 0600 "$T/creds/cred.password"
 cred_pool="
 [pool cred]
 dsn = host=127.0.0.1 port=$PGPOOL_TEST_PGPORT dbname=sess user=app

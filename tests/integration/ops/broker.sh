@@ -54,6 +54,7 @@ max_connections = 1
 acquire_timeout = 500ms
 $pool_lines
 INI
+	chmod 0600 "$OB_INI" # it holds passwords: the broker refuses a world-readable one
 	"$PGPOOL_TEST_BROKER" -c "$OB_INI" >"$OB_LOG" 2>&1 &
 	OB_PID=$!
 	if ! ob_wait 15 "the private broker is ready" grep -q 'ready: every pool is prefilled' "$OB_LOG"; then
