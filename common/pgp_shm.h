@@ -174,7 +174,10 @@ struct pgp_shm_pool {
 	_Atomic uint64_t disconnects;      /* broker: backend connections closed */
 	_Atomic uint64_t reclaims;         /* broker: leases taken back from dead workers */
 	_Atomic uint64_t discards;         /* broker: connections discarded as unusable */
-	uint64_t reserved[8];              /* broker: zero, for later counters */
+	/* Bumped by a worker that ran DDL: prepared statements parsed before it are not reused
+	 * (their inferred parameter types may no longer fit). Taken from reserved space. */
+	_Atomic uint64_t schema_epoch; /* workers */
+	uint64_t reserved[7];          /* broker: zero, for later counters */
 	/* Histograms (non-cumulative bucket counts, bounds pgp_hist_bounds_us) and counters by
 	 * kind, for metrics and `pgpool-cli pools` (version 2). */
 	struct pgp_shm_hist acquire_wait_hist;  /* workers: wait of each granted lease (0: none) */

@@ -72,7 +72,10 @@ static bool pgpool_handle_preparer(pdo_dbh_t *dbh, zend_string *sql, pdo_stmt_t 
 	stmt->methods = &pgpool_stmt_methods;
 	S->scrollable =
 	    pdo_attr_lval(driver_options, PDO_ATTR_CURSOR, PDO_CURSOR_FWDONLY) == PDO_CURSOR_SCROLL;
-	if (driver_options != NULL) {
+	if (S->scrollable) {
+		/* As pdo_pgsql (whose server cursor takes the interpolated text): emulated. */
+		emulate = true;
+	} else if (driver_options != NULL) {
 		emulate = pdo_attr_lval(driver_options, PDO_ATTR_EMULATE_PREPARES, emulate) == 1;
 		execute_only =
 		    pdo_attr_lval(driver_options, PGPOOL_ATTR_DISABLE_PREPARES, execute_only) == 1;

@@ -14,10 +14,14 @@
  * record's back (a Bind of a recorded statement failed with 26000; a DEALLOCATE or DISCARD ALL
  * tag; SQL that mentions them, e.g. a DO block that EXECUTEs one), the slot's record is rebuilt
  * from pg_prepared_statements on the same lease (at once, or when an aborted transaction ends).
- * A statement whose Bind failed that way (or with 0A000 "cached plan must not change result
- * type": DDL changed its columns) is retried once with Parse, when no transaction was open
- * before the round trip (a transaction begun in it is rolled back and begun again: it had done
- * nothing else). Inside an open transaction the error stands, as it would with pdo_pgsql.
+ * Statement names also depend on a pool-wide schema epoch that a worker bumps when it runs DDL:
+ * statements parsed before it (with parameter types inferred from the old definitions) are not
+ * reused. A recorded statement whose Bind failed with 26000, or that failed the way a statement
+ * parsed against older definitions can (0A000 "cached plan must not change result type", a
+ * parameter of the wrong type: DDL run elsewhere), is retried once with Parse, when no
+ * transaction was open before the round trip (a transaction begun in it is rolled back and
+ * begun again: it had done nothing else). Inside an open transaction the error stands, as it
+ * would with pdo_pgsql's per-handle statements.
  *
  * lastInsertId() after an INSERT outside a transaction: the lease is gone by the time the
  * application asks, so the round trip of a single INSERT (or of a statement calling nextval or
@@ -59,6 +63,7 @@ typedef struct exec_prep {
 	bool hit;     /* recorded on the slot: no Parse sent */
 	bool bound;   /* BindComplete seen */
 	bool stale;   /* Bind failed although the record said the statement was there */
+	bool replan;  /* a recorded statement failed in a way a fresh Parse may cure */
 	int idx;      /* miss: the record entry to fill when ParseComplete arrives */
 	char name[PGPOOL_STMT_NAME_SIZE];
 } exec_prep;
@@ -352,17 +357,48 @@ static void exec_track_lastval(pgpool_dbh *H, const pgpool_query *q, bool begin,
 	}
 }
 
-/* Is an ErrorResponse to a Bind of a recorded statement the sign of a stale record? */
-static bool error_means_stale(const pgp_msg *m)
+/* An error of a recorded statement (no Parse in this round trip): 26000 means the record is
+ * stale; errors that a statement parsed before some DDL can give (its parameter types were
+ * inferred from the old definitions, its result type changed) may go away with a fresh Parse. */
+static void exec_classify_error(const pgp_msg *m, exec_prep *prep)
 {
+	static const char *const replan_states[] = {
+	    "22P02", /* invalid_text_representation: a parameter of another type now */
+	    "22003", /* numeric_value_out_of_range */
+	    "22007", /* invalid_datetime_format */
+	    "22008", /* datetime_field_overflow */
+	    "42804", /* datatype_mismatch */
+	    "42846", /* cannot_coerce */
+	    "42883", /* undefined_function: no operator for the old parameter type */
+	};
 	pgp_error e;
+	size_t i;
 
 	if (pgp_be_error(m, &e) != 0 || e.sqlstate == NULL)
+		return;
+	if (strcmp(e.sqlstate, "26000") == 0) { /* prepared statement does not exist */
+		prep->stale = true;
+		return;
+	}
+	if (strcmp(e.sqlstate, "0A000") == 0) {
+		prep->replan = e.message != NULL &&
+		               strstr(e.message, "cached plan must not change result type") != NULL;
+		return;
+	}
+	for (i = 0; i < PGP_ARRAY_LEN(replan_states); i++) {
+		if (strcmp(e.sqlstate, replan_states[i]) == 0)
+			prep->replan = true;
+	}
+}
+
+/* Does a command tag say the statement changed definitions other statements are parsed
+ * against? (Temporary objects only matter to their own session.) */
+static bool tag_is_ddl(const char *tag, const pgpool_sql_info *info)
+{
+	if (info->words & PGPOOL_W_TEMP)
 		return false;
-	if (strcmp(e.sqlstate, "26000") == 0) /* prepared statement does not exist */
-		return true;
-	return strcmp(e.sqlstate, "0A000") == 0 && e.message != NULL &&
-	       strstr(e.message, "cached plan must not change result type") != NULL;
+	return strncmp(tag, "CREATE", 6) == 0 || strncmp(tag, "ALTER", 5) == 0 ||
+	       strncmp(tag, "DROP", 4) == 0;
 }
 
 /* The statements named like ours on the backend, newest first; more than the record holds are
@@ -488,7 +524,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	char before[24] = "", after[24] = "";
 	bool begin, was_idle, was_in_txn, seq, setup, cap_before = false, cap_after = false;
 	bool tags_changed = false, completed = false, dealloc = false, copy_out = false;
-	bool reported = false;
+	bool reported = false, ddl = false;
 	/* libpq sends the text up to a NUL */
 	size_t sql_len = q->info ? q->sql_len : strnlen(q->sql, q->sql_len);
 	uint64_t dur, now, php_deadline = 0;
@@ -548,8 +584,14 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	/* The same text parsed under other settings (client_encoding, DateStyle...) is another
 	 * statement; settings applied in this very write are not known yet: the unnamed statement
 	 * serves this once. */
-	if (q->stmt_key != 0 && !setup)
-		prep.key = (q->stmt_key ^ pgpool_conn_settings_hash(H)) | 1;
+	if (q->stmt_key != 0 && !setup) {
+		uint64_t epoch = pgpool_lease_schema_epoch(&H->lease);
+
+		prep.key = q->stmt_key ^ pgpool_conn_settings_hash(H);
+		if (epoch != 0)
+			prep.key = pgp_hash64(&epoch, sizeof(epoch), prep.key);
+		prep.key |= 1;
+	}
 	rc |= exec_build_main(b, q, sql_len, &prep, H->lease.shm_slot, force_parse, now);
 	segs[nsync++] = SEG_MAIN;
 	if (cap_after) {
@@ -629,6 +671,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 						tags_changed |=
 						    tag_changes_session(tag, &info, reported);
 						dealloc |= tag_deallocates(tag);
+						ddl |= tag_is_ddl(tag, &info);
 						exec_track_cursors(H, tag, &info);
 					}
 				} else if (m.type == PGP_BE_PARSE_COMPLETE && prep.named) {
@@ -636,9 +679,9 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 					                       prep.key, now);
 				} else if (m.type == PGP_BE_BIND_COMPLETE) {
 					prep.bound = true;
-				} else if (m.type == PGP_BE_ERROR && prep.hit && !prep.bound &&
+				} else if (m.type == PGP_BE_ERROR && prep.hit &&
 				           res->status != PGPOOL_RES_ERROR) {
-					prep.stale = error_means_stale(&m);
+					exec_classify_error(&m, &prep);
 				}
 				if (pgpool_result_add(res, &m) != 0)
 					rc = PGPOOL_WIRE_PROTO;
@@ -698,9 +741,12 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		exec_cancel_error(H, stmt, q->quiet);
 		return EXEC_FAILED;
 	}
-	if (prep.stale && !force_parse && (was_idle || begin)) {
-		/* Someone deallocated statements behind the record's back: repair, run again. */
-		if ((begin && !exec_rollback_for_retry(H)) || !exec_resync(H)) {
+	if (ddl)
+		pgpool_lease_schema_changed(&H->lease);
+	if ((prep.stale || prep.replan) && !force_parse && (was_idle || begin)) {
+		/* Someone deallocated statements behind the record's back (repair the record), or
+		 * the statement was parsed against older definitions: run again with Parse. */
+		if ((begin && !exec_rollback_for_retry(H)) || (prep.stale && !exec_resync(H))) {
 			H->txn_pending = false;
 			exec_lost_error(H, stmt, PGPOOL_WIRE_IO, &rt, NULL, q->quiet);
 			return EXEC_FAILED;

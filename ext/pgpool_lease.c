@@ -534,6 +534,23 @@ void pgpool_lease_count_prepared(pgpool_lease *l, bool hit)
 	}
 }
 
+uint64_t pgpool_lease_schema_epoch(const pgpool_lease *l)
+{
+	if (!l->pool || !lease_current(l)) {
+		return 0;
+	}
+	return atomic_load_explicit(&pgpool_priv(l->pool)->shm_pool->schema_epoch,
+	                            memory_order_relaxed);
+}
+
+void pgpool_lease_schema_changed(pgpool_lease *l)
+{
+	if (l->pool && lease_current(l)) {
+		atomic_fetch_add_explicit(&pgpool_priv(l->pool)->shm_pool->schema_epoch, 1,
+		                          memory_order_relaxed);
+	}
+}
+
 void pgpool_pool_count_error(pgpool_pool *pool)
 {
 	pgpool_pool_priv *p = pgpool_priv(pool);

@@ -118,6 +118,10 @@ static inline void pgpool_lease_set_flags(pgpool_lease *l, uint32_t flags)
 void pgpool_lease_count_query(pgpool_lease *l, uint64_t duration_us);
 /* Count a prepared-statement hit/miss. */
 void pgpool_lease_count_prepared(pgpool_lease *l, bool hit);
+/* The pool's schema epoch (shm pool.schema_epoch) for the leased connection, 0 if unknown; and
+ * its bump by a worker that ran DDL (shared prepared statements parsed before are not reused). */
+uint64_t pgpool_lease_schema_epoch(const pgpool_lease *l);
+void pgpool_lease_schema_changed(pgpool_lease *l);
 /* Count an error attributable to the pool (connection loss, timeout...). */
 void pgpool_pool_count_error(pgpool_pool *pool);
 /* Report a slow statement to the broker's log (no reply awaited). */

@@ -8,7 +8,7 @@ require __DIR__ . '/driver.inc';
 $db = pgpool_db();
 $db->exec("DROP TABLE IF EXISTS t034; CREATE TABLE t034 (a int, b text)");
 
-echo "-- COPY FROM STDIN / TO STDOUT are refused (pgsqlCopy* come later); nothing is left on the connection\n";
+echo "-- COPY FROM STDIN / TO STDOUT through exec()/query() fail as with pdo_pgsql (HY000, libpq's result status); nothing is left on the connection\n";
 foreach (["COPY t034 FROM STDIN", "COPY (SELECT 1) TO STDOUT"] as $sql) {
     foreach ([false, true] as $in_txn) {
         try {
@@ -17,7 +17,7 @@ foreach (["COPY t034 FROM STDIN", "COPY (SELECT 1) TO STDOUT"] as $sql) {
             }
             $db->exec($sql);
         } catch (PDOException $e) {
-            echo $e->errorInfo[0], ' ', strtok($e->errorInfo[2], "\n"), "\n";
+            echo $e->errorInfo[0], ' ', $e->errorInfo[1], ' [', $e->errorInfo[2], "]\n";
         }
         if ($in_txn) {
             $db->rollBack();
@@ -62,20 +62,20 @@ var_dump($st->fetchColumn());
 $db->exec("DROP TABLE t034");
 ?>
 --EXPECT--
--- COPY FROM STDIN / TO STDOUT are refused (pgsqlCopy* come later); nothing is left on the connection
-57014 ERROR:  COPY from stdin failed: COPY FROM STDIN is not supported through query()/exec() of PgPool
+-- COPY FROM STDIN / TO STDOUT through exec()/query() fail as with pdo_pgsql (HY000, libpq's result status); nothing is left on the connection
+HY000 4 []
 int(34)
 int(0)
-57014 ERROR:  COPY from stdin failed: COPY FROM STDIN is not supported through query()/exec() of PgPool
+HY000 4 []
 int(34)
 int(0)
-0A000 COPY TO STDOUT is not supported through query()/exec() of PgPool
+HY000 3 []
 int(34)
 int(0)
-0A000 COPY TO STDOUT is not supported through query()/exec() of PgPool
+HY000 3 []
 int(34)
 int(0)
-57014
+HY000
 int(35)
 -- 200000 rows, 1 MB values in and out
 int(200000)
