@@ -20,10 +20,16 @@ static void reload_broker_settings(const struct config *next)
 	if (strcmp(cur->socket, next->socket) != 0 || cur->socket_mode != next->socket_mode ||
 	    cur->has_socket_group != next->has_socket_group ||
 	    (cur->has_socket_group && cur->socket_gid != next->socket_gid) ||
-	    strcmp(cur->shm_name, next->shm_name) != 0 || cur->event_loop != next->event_loop)
+	    strcmp(cur->shm_name, next->shm_name) != 0 || cur->event_loop != next->event_loop ||
+	    (cur->admin_socket == NULL) != (next->admin_socket == NULL) ||
+	    (cur->admin_socket && strcmp(cur->admin_socket, next->admin_socket) != 0) ||
+	    cur->has_admin_group != next->has_admin_group ||
+	    (cur->has_admin_group && cur->admin_gid != next->admin_gid) ||
+	    strcmp(cur->metrics, next->metrics) != 0)
 		log_warn(
-		    "reload: socket, socket_mode, socket_group, shm_name and event_loop changes "
-		    "need a restart; the running values stay");
+		    "reload: socket, socket_mode, socket_group, shm_name, event_loop, "
+		    "admin_socket, admin_group and metrics changes need a restart; the running "
+		    "values stay");
 	cur->log_level = next->log_level;
 	cur->shutdown_timeout_ms = next->shutdown_timeout_ms;
 	cur->max_backends = next->max_backends;
