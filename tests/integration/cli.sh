@@ -52,6 +52,19 @@ all_replaced() {
 		fi
 	done
 }
+# replaces_all DESC MESSAGE PGPOOL-CLI-ARGS...: the command answers MESSAGE, main comes back to 2
+# idle connections, and none of them is one of the backends from before.
+replaces_all() {
+	local desc=$1 msg=$2 before after
+	shift 2
+	before=$(pg_backends)
+	expect_rc 0 "$desc" ob_cli "$@"
+	grep -q "$msg" <<<"$out" || t_fail "$desc: $out"
+	ob_wait 10 "main is back to 2 idle connections" pool_idle_is main 2 || t_fail "$desc: main not refilled"
+	after=$(pg_backends)
+	all_replaced "$before" "$after" || t_fail "$desc left a backend open"
+	t_say "ok: $desc replaced $before by $after"
+}
 backend_gone() { [ -z "$(t_sql app "SELECT 1 FROM pg_stat_activity WHERE pid = $1")" ]; }
 
 # hold NAME [POOL]: a PHP process holding a lease until release NAME; sets HOLD_PID, HOLD_BACKEND.
@@ -172,14 +185,8 @@ expect_rc 0 "enable an open pool" ob_cli enable main
 grep -q 'open already' <<<"$out" || t_fail "enable of an open pool says so: $out"
 
 # ---- flush ----
-before=$(pg_backends)
-expect_rc 0 "flush idle main" ob_cli flush idle main
-grep -q '2 idle connection(s) closed, 0 in use cut, 0 to close once idle' <<<"$out" || t_fail "flush idle: $out"
-ob_wait 10 "main is refilled to min_connections" pool_idle_is main 2 ||
-	t_fail "main not refilled after flush idle"
-after=$(pg_backends)
-all_replaced "$before" "$after" || t_fail "flush idle left a backend open"
-t_say "ok: flush idle closed $before; now $after"
+replaces_all "flush idle main" '2 idle connection(s) closed, 0 in use cut, 0 to close once idle' \
+	flush idle main
 
 hold h2
 expect_rc 0 "flush gracefully main" ob_cli flush gracefully main
@@ -202,14 +209,7 @@ t_say "ok: flush all cut a leased connection: $(cat "$T/h3.out")"
 # ---- reconnect ----
 ob_wait 10 "main has 2 idle again" pool_idle_is main 2 ||
 	t_fail "main not back to 2 idle"
-before=$(pg_backends)
-expect_rc 0 "reconnect main" ob_cli reconnect main
-grep -q '2 idle connection(s) replaced now' <<<"$out" || t_fail "reconnect: $out"
-ob_wait 10 "2 new backends" pool_idle_is main 2 ||
-	t_fail "reconnect did not bring 2 connections back"
-after=$(pg_backends)
-all_replaced "$before" "$after" || t_fail "reconnect left a backend open"
-t_say "ok: reconnect replaced $before by $after"
+replaces_all "reconnect main" '2 idle connection(s) replaced now' reconnect main
 
 # ---- reload ----
 expect_rc 0 "reload" ob_cli reload
