@@ -74,6 +74,15 @@ grep -q '^pgpool_errors_total{pool="tiny",type="acquire_timeout"} [1-9]' "$T/met
 grep -q '^pgpool_errors_total{pool="tiny",type="pool_unavailable"} [1-9]' "$T/metrics.txt" || t_fail "errors by type: pool_unavailable"
 grep -q '^pgpool_build_info{version="[0-9.]*",event_loop="\(io_uring\|epoll\)"} 1$' "$T/metrics.txt" || t_fail "build info"
 t_say "ok: pgpool_stats(), pgpool-cli pools and /metrics agree; the exposition is well formed"
+# Every metric the Grafana dashboard and OPERATIONS.md's alerts query exists.
+for doc in "$here/../../docs/grafana-dashboard.json" "$here/../../docs/OPERATIONS.md"; do
+	[ -f "$doc" ] || continue
+	for m in $(grep -oE 'pgpool_[a-z_]+\(?' "$doc" | grep -v '($' | sort -u); do
+		grep -q "^$m[{ ]" "$T/metrics.txt" || grep -q "^# TYPE $m " "$T/metrics.txt" ||
+			t_fail "$(basename "$doc") uses $m, which /metrics does not have"
+	done
+	t_say "ok: every pgpool_* metric named in $(basename "$doc") is served"
+done
 
 # ---- HTTP ----
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
