@@ -352,10 +352,32 @@ bool pgpool_timeout_expired(void);
 /* Raise PHP's "Maximum execution time of N seconds exceeded" fatal error. */
 ZEND_NORETURN void pgpool_timeout_raise(void);
 
+/* ---- what statements say about the session (pgpool_session.c) ---- */
+
+/* The command tag (and the scanned text) say the statement left session state behind;
+ * reported: a ParameterStatus came with it. */
+bool pgpool_session_tag_changes(const char *tag, const pgpool_sql_info *info, bool reported);
+/* DEALLOCATE [ALL], DISCARD ALL: prepared statements may have gone. */
+bool pgpool_session_tag_deallocates(const char *tag);
+/* DDL other statements are parsed against (not for temporary objects). */
+bool pgpool_session_tag_is_ddl(const char *tag, const pgpool_sql_info *info);
+/* INSERT (also inside WITH), nextval, setval: may move lastval(). */
+bool pgpool_session_draws_sequence(const pgpool_sql_info *info);
+/* Count cursors declared WITH HOLD and closed, note SQL-level PREPAREs. */
+void pgpool_session_track_tag(pgpool_dbh *H, const char *tag, const pgpool_sql_info *info);
+
+/* ---- shared prepared statements on the held lease (pgpool_prepared.c) ---- */
+
+/* Rebuild the slot's record from pg_prepared_statements (at ReadyForQuery 'I' or 'T'). false
+ * when the connection broke (it is discarded). */
+bool pgpool_prepared_resync(pgpool_dbh *H);
+
 /* ---- notifications (pgpool_notify.c) ---- */
 
 /* Queue a NotificationResponse received on the handle's connection. */
 void pgpool_notify_add(pgpool_dbh *H, const pgp_msg *m);
+/* The same as a pgpool_wire_notify_fn, ctx being the handle. */
+void pgpool_notify_sink(void *ctx, const pgp_msg *m);
 /* Drop queued notifications (request end, handle closed). */
 void pgpool_notify_clear(pgpool_dbh *H);
 

@@ -76,78 +76,6 @@ typedef struct exec_prep {
 /* Buffer for COPY data (per process, reused). */
 static pgp_buf exec_copy_buf;
 
-static void exec_on_notify(void *ctx, const pgp_msg *m)
-{
-	pgpool_notify_add(ctx, m);
-}
-
-/* A SET of a setting the server reports (GUC_REPORT): every change of it comes back as a
- * ParameterStatus, so a SET without one changed nothing (`SET NAMES 'utf8'` of frameworks). */
-static bool set_of_reported(const pgpool_sql_info *info)
-{
-	static const char *const reported[] = {
-	    "NAMES",    "TIME",          "CLIENT_ENCODING",  "DATESTYLE",
-	    "TIMEZONE", "INTERVALSTYLE", "APPLICATION_NAME", "STANDARD_CONFORMING_STRINGS",
-	};
-	size_t i;
-
-	if (info->multi || strcmp(info->first, "SET") != 0)
-		return false;
-	for (i = 0; i < PGP_ARRAY_LEN(reported); i++) {
-		if (strcmp(info->second, reported[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Does a command tag say the statement left session state behind? reported: a ParameterStatus
- * came with it. */
-static bool tag_changes_session(const char *tag, const pgpool_sql_info *info, bool reported)
-{
-	if (strcmp(tag, "SET") == 0) {
-		if (set_of_reported(info))
-			return reported;
-		/* SET LOCAL and SET TRANSACTION end with the transaction. */
-		return info->multi || strcmp(info->first, "SET") != 0 ||
-		       (strcmp(info->second, "LOCAL") != 0 &&
-		        strcmp(info->second, "TRANSACTION") != 0);
-	}
-	if (strcmp(tag, "RESET") == 0 || strcmp(tag, "LISTEN") == 0 ||
-	    strcmp(tag, "PREPARE") == 0 || strcmp(tag, "LOAD") == 0)
-		return true;
-	/* A cursor without HOLD ends with its transaction, which holds the lease anyway. */
-	if (strcmp(tag, "DECLARE CURSOR") == 0)
-		return (info->words & PGPOOL_W_HOLD) || info->multi;
-	/* CREATE TEMP TABLE/VIEW/SEQUENCE, CREATE TABLE AS / SELECT INTO a temporary table. */
-	if ((info->words & PGPOOL_W_TEMP) &&
-	    (strncmp(tag, "CREATE", 6) == 0 ||
-	     (strncmp(tag, "SELECT", 6) == 0 && (info->words & PGPOOL_W_INTO))))
-		return true;
-	return false;
-}
-
-/* Tags that say prepared statements may have gone (the slot's records are forgotten). */
-static bool tag_deallocates(const char *tag)
-{
-	return strncmp(tag, "DEALLOCATE", 10) == 0 || strcmp(tag, "DISCARD ALL") == 0;
-}
-
-/* Keep count of cursors declared WITH HOLD (the request-end warning names the first), and note
- * SQL-level PREPAREs. */
-static void exec_track_cursors(pgpool_dbh *H, const char *tag, const pgpool_sql_info *info)
-{
-	if (strcmp(tag, "PREPARE") == 0)
-		H->user_prepared = true; /* deallocated before the lease goes back */
-	if (strcmp(tag, "DECLARE CURSOR") == 0 && (info->words & PGPOOL_W_HOLD)) {
-		if (H->cursors++ == 0)
-			pgpool_conn_note_origin(H);
-	} else if (strcmp(tag, "CLOSE CURSOR ALL") == 0) {
-		H->cursors = 0;
-	} else if (strcmp(tag, "CLOSE CURSOR") == 0 && H->cursors > 0) {
-		H->cursors--;
-	}
-}
-
 static void exec_lost_error(pgpool_dbh *H, pdo_stmt_t *stmt, int rc, const pgpool_wire_rt *rt,
                             const pgpool_result *res, bool quiet)
 {
@@ -322,14 +250,6 @@ static int exec_copy_in(pgpool_wire_rt *rt, const pgpool_query *q)
 	return 0;
 }
 
-/* Statements whose success may move lastval(): INSERT (also inside WITH), nextval, setval. */
-static bool statement_draws_sequence(const pgpool_sql_info *info)
-{
-	return strcmp(info->first, "INSERT") == 0 ||
-	       (strcmp(info->first, "WITH") == 0 && (info->words & PGPOOL_W_INSERT)) ||
-	       (info->words & PGPOOL_W_SEQFUNC);
-}
-
 /*
  * Keep this handle's lastval after a round trip. before/after: the lastval() values read around
  * the statement (NULL when not asked, "" when not defined). A value is taken only when it differs
@@ -391,101 +311,6 @@ static void exec_classify_error(const pgp_msg *m, exec_prep *prep)
 	}
 }
 
-/* Does a command tag say the statement changed definitions other statements are parsed
- * against? (Temporary objects only matter to their own session.) */
-static bool tag_is_ddl(const char *tag, const pgpool_sql_info *info)
-{
-	if (info->words & PGPOOL_W_TEMP)
-		return false;
-	return strncmp(tag, "CREATE", 6) == 0 || strncmp(tag, "ALTER", 5) == 0 ||
-	       strncmp(tag, "DROP", 4) == 0;
-}
-
-/* The statements named like ours on the backend, newest first; more than the record holds are
- * closed (they would never be evicted otherwise). */
-static const char exec_resync_sql[] =
-    "SELECT name FROM pg_catalog.pg_prepared_statements WHERE left(name, 7) = 'pgpool_' "
-    "ORDER BY prepare_time DESC";
-
-/* Collect one pg_prepared_statements row into the record, or a Close for the surplus. */
-static void exec_resync_row(pgpool_dbh *H, const pgp_msg *m, uint32_t *n, pgp_buf *closes,
-                            uint64_t now)
-{
-	const uint8_t *val;
-	int32_t len;
-	size_t pos = 0;
-	uint16_t ncols;
-	char name[PGPOOL_STMT_NAME_SIZE];
-	uint64_t key = 0;
-	int i;
-
-	if (pgp_be_data_row(m, &ncols) != 0 || ncols != 1 ||
-	    pgp_be_data_row_value(m, &pos, &val, &len) != 0 || len != PGPOOL_STMT_NAME_SIZE - 1)
-		return;
-	memcpy(name, val, (size_t)len);
-	name[len] = '\0';
-	for (i = sizeof(PGPOOL_STMT_PREFIX) - 1; i < len; i++) {
-		int c = name[i];
-
-		key = key << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
-	if (*n < PGP_SLOT_STMTS) {
-		/* Newest first: keep that order for the LRU. */
-		pgpool_prepared_record(H->lease.shm_slot, (int)*n, key, now - *n);
-		(*n)++;
-	} else if (pgp_fe_close(closes, 'S', name) != 0) {
-		closes->len =
-		    0; /* out of memory: the surplus stays unrecorded, which is harmless */
-	}
-}
-
-/*
- * Rebuild the slot's record of prepared statements from what the backend has, on the held lease
- * at ReadyForQuery 'I' or 'T' (a failed transaction cannot run the query: the caller waits until
- * it ends). false when the connection broke (it is discarded).
- */
-static bool exec_resync(pgpool_dbh *H)
-{
-	pgpool_wire_rt rt;
-	pgp_buf *b = pgpool_wire_request();
-	pgp_buf closes = {0};
-	uint64_t now = pgp_now_us();
-	uint32_t n = 0;
-	pgp_msg m;
-	int rc;
-
-	H->resync_pending = false;
-	pgpool_prepared_forget_all(H->lease.shm_slot);
-	rc = pgp_fe_query(b, exec_resync_sql, sizeof(exec_resync_sql) - 1) != 0
-	         ? PGPOOL_WIRE_IO
-	         : pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0, exec_on_notify,
-	                            H);
-	if (rc == 0) {
-		while ((rc = pgpool_wire_next(&rt, &m)) == 1) {
-			if (m.type == PGP_BE_DATA_ROW)
-				exec_resync_row(H, &m, &n, &closes, now);
-		}
-	}
-	if (rc == 0 && closes.len > 0) {
-		b = pgpool_wire_request();
-		rc = pgp_buf_append(b, closes.data, closes.len) != 0 || pgp_fe_sync(b) != 0
-		         ? PGPOOL_WIRE_IO
-		         : pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0,
-		                            exec_on_notify, H);
-		if (rc == 0) {
-			while ((rc = pgpool_wire_next(&rt, &m)) == 1)
-				;
-		}
-	}
-	pgp_buf_free(&closes);
-	if (rc != 0) {
-		pgpool_conn_drop(H, PGP_SLOT_DISCARD);
-		return false;
-	}
-	H->txn_status = rt.txn_status;
-	return true;
-}
-
 /* A stale record was found while a transaction begun in this round trip is now failed: end it
  * on the held lease so the retry can begin it again. false if the connection is unusable. */
 static bool exec_rollback_for_retry(pgpool_dbh *H)
@@ -497,7 +322,8 @@ static bool exec_rollback_for_retry(pgpool_dbh *H)
 
 	if (pgp_fe_query(b, "ROLLBACK", 8) != 0)
 		return false;
-	rc = pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0, exec_on_notify, H);
+	rc = pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0, pgpool_notify_sink,
+	                      H);
 	if (rc == 0) {
 		while ((rc = pgpool_wire_next(&rt, &m)) == 1)
 			;
@@ -556,7 +382,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	begin = H->txn_pending && !q->aux;
 	was_in_txn = H->txn_pending || H->txn_status != PGP_TXN_IDLE;
 	was_idle = !begin && H->txn_status == PGP_TXN_IDLE;
-	seq = !q->aux && statement_draws_sequence(&info);
+	seq = !q->aux && pgpool_session_draws_sequence(&info);
 	setup = !q->aux && H->setup_sql != NULL && !H->setup_done;
 	/* lastval() capture (see the file comment): around a single statement outside a
 	 * transaction; before the BEGIN of a transaction that starts with one; after the COMMIT or
@@ -608,7 +434,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	}
 
 	rc = pgpool_wire_send(&rt, &H->lease, nsync, H->pool->query_timeout_ms, php_deadline,
-	                      exec_on_notify, H);
+	                      pgpool_notify_sink, H);
 	if (rc == 0) {
 		while ((rc = pgpool_wire_next(&rt, &m)) == 1) {
 			if (m.type == PGP_BE_READY_FOR_QUERY) {
@@ -668,11 +494,11 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 
 					completed = true;
 					if (!q->aux && pgp_be_command_complete(&m, &tag) == 0) {
-						tags_changed |=
-						    tag_changes_session(tag, &info, reported);
-						dealloc |= tag_deallocates(tag);
-						ddl |= tag_is_ddl(tag, &info);
-						exec_track_cursors(H, tag, &info);
+						tags_changed |= pgpool_session_tag_changes(
+						    tag, &info, reported);
+						dealloc |= pgpool_session_tag_deallocates(tag);
+						ddl |= pgpool_session_tag_is_ddl(tag, &info);
+						pgpool_session_track_tag(H, tag, &info);
 					}
 				} else if (m.type == PGP_BE_PARSE_COMPLETE && prep.named) {
 					pgpool_prepared_record(H->lease.shm_slot, prep.idx,
@@ -688,8 +514,8 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 				break;
 			case SEG_SETUP:
 			case SEG_BEGIN:
-				if (m.type == PGP_BE_ERROR)
-					(void)pgpool_result_add(res, &m);
+				if (m.type == PGP_BE_ERROR && pgpool_result_add(res, &m) != 0)
+					rc = PGPOOL_WIRE_PROTO;
 				break;
 			case SEG_LASTVAL_BEFORE:
 				if (m.type == PGP_BE_DATA_ROW)
@@ -746,7 +572,8 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	if ((prep.stale || prep.replan) && !force_parse && (was_idle || begin)) {
 		/* Someone deallocated statements behind the record's back (repair the record), or
 		 * the statement was parsed against older definitions: run again with Parse. */
-		if ((begin && !exec_rollback_for_retry(H)) || (prep.stale && !exec_resync(H))) {
+		if ((begin && !exec_rollback_for_retry(H)) ||
+		    (prep.stale && !pgpool_prepared_resync(H))) {
 			H->txn_pending = false;
 			exec_lost_error(H, stmt, PGPOOL_WIRE_IO, &rt, NULL, q->quiet);
 			return EXEC_FAILED;
@@ -757,7 +584,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	}
 	if (prep.stale || (!q->aux && ((info.words & PGPOOL_W_DEALLOC) || dealloc)))
 		H->resync_pending = true;
-	if (H->resync_pending && H->txn_status != PGP_TXN_FAILED && !exec_resync(H)) {
+	if (H->resync_pending && H->txn_status != PGP_TXN_FAILED && !pgpool_prepared_resync(H)) {
 		exec_lost_error(H, stmt, PGPOOL_WIRE_IO, &rt, NULL, q->quiet);
 		return EXEC_FAILED;
 	}

@@ -52,7 +52,7 @@ void pgpool_notify_clear(pgpool_dbh *H)
 	H->notify_head = H->notify_tail = NULL;
 }
 
-static void notify_on_msg(void *ctx, const pgp_msg *m)
+void pgpool_notify_sink(void *ctx, const pgp_msg *m)
 {
 	pgpool_notify_add(ctx, m);
 }
@@ -68,7 +68,7 @@ static bool notify_consume(pgpool_dbh *H, uint32_t timeout_ms)
 
 	if (!pgpool_conn_held(H) || H->txn_status != PGP_TXN_IDLE)
 		return true; /* inside a transaction notifications come with its statements */
-	if (pgpool_wire_idle(&H->lease, timeout_ms, notify_on_msg, H) == 0)
+	if (pgpool_wire_idle(&H->lease, timeout_ms, pgpool_notify_sink, H) == 0)
 		return true;
 	pgpool_conn_drop(H, PGP_SLOT_DISCARD);
 	pgpool_pool_count_error(H->pool);

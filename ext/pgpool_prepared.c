@@ -117,3 +117,87 @@ void pgpool_prepared_forget_all(struct pgp_shm_slot *slot)
 		atomic_store_explicit(&slot->stmts[i].last_used, 0, memory_order_relaxed);
 	}
 }
+
+/* The statements named like ours on the backend, newest first; more than the record holds are
+ * closed (they would never be evicted otherwise). */
+static const char resync_sql[] =
+    "SELECT name FROM pg_catalog.pg_prepared_statements WHERE left(name, 7) = 'pgpool_' "
+    "ORDER BY prepare_time DESC";
+
+/* Collect one pg_prepared_statements row into the record, or a Close for the surplus. */
+static void resync_row(pgpool_dbh *H, const pgp_msg *m, uint32_t *n, pgp_buf *closes, uint64_t now)
+{
+	const uint8_t *val;
+	int32_t len;
+	size_t pos = 0;
+	uint16_t ncols;
+	char name[PGPOOL_STMT_NAME_SIZE];
+	uint64_t key = 0;
+	int i;
+
+	if (pgp_be_data_row(m, &ncols) != 0 || ncols != 1 ||
+	    pgp_be_data_row_value(m, &pos, &val, &len) != 0 || len != PGPOOL_STMT_NAME_SIZE - 1)
+		return;
+	memcpy(name, val, (size_t)len);
+	name[len] = '\0';
+	for (i = sizeof(PGPOOL_STMT_PREFIX) - 1; i < len; i++) {
+		int c = name[i];
+
+		key = key << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	if (*n < PGP_SLOT_STMTS) {
+		/* Newest first: keep that order for the LRU. */
+		pgpool_prepared_record(H->lease.shm_slot, (int)*n, key, now - *n);
+		(*n)++;
+	} else if (pgp_fe_close(closes, 'S', name) != 0) {
+		closes->len =
+		    0; /* out of memory: the surplus stays unrecorded, which is harmless */
+	}
+}
+
+/*
+ * Rebuild the slot's record of prepared statements from what the backend has, on the held lease
+ * at ReadyForQuery 'I' or 'T' (a failed transaction cannot run the query: the caller waits until
+ * it ends). false when the connection broke (it is discarded).
+ */
+bool pgpool_prepared_resync(pgpool_dbh *H)
+{
+	pgpool_wire_rt rt;
+	pgp_buf *b = pgpool_wire_request();
+	pgp_buf closes = {0};
+	uint64_t now = pgp_now_us();
+	uint32_t n = 0;
+	pgp_msg m;
+	int rc;
+
+	H->resync_pending = false;
+	pgpool_prepared_forget_all(H->lease.shm_slot);
+	rc = pgp_fe_query(b, resync_sql, sizeof(resync_sql) - 1) != 0
+	         ? PGPOOL_WIRE_IO
+	         : pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0,
+	                            pgpool_notify_sink, H);
+	if (rc == 0) {
+		while ((rc = pgpool_wire_next(&rt, &m)) == 1) {
+			if (m.type == PGP_BE_DATA_ROW)
+				resync_row(H, &m, &n, &closes, now);
+		}
+	}
+	if (rc == 0 && closes.len > 0) {
+		b = pgpool_wire_request();
+		rc = pgp_buf_append(b, closes.data, closes.len) != 0 || pgp_fe_sync(b) != 0
+		         ? PGPOOL_WIRE_IO
+		         : pgpool_wire_send(&rt, &H->lease, 1, H->pool->query_timeout_ms, 0,
+		                            pgpool_notify_sink, H);
+		if (rc == 0) {
+			while ((rc = pgpool_wire_next(&rt, &m)) == 1)
+				;
+		}
+	}
+	pgp_buf_free(&closes);
+	if (rc != 0) {
+		pgpool_conn_drop(H, PGP_SLOT_DISCARD);
+		return false;
+	}
+	H->txn_status = rt.txn_status;
+	return true;
+}
