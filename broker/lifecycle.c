@@ -44,8 +44,18 @@ const char *lifecycle_close_reason(const struct server *s)
 
 static void lifecycle_checked(struct server *s)
 {
+	uint64_t idle = pgp_slot_word(PGP_SLOT_IDLE, 0, s->gen);
+
 	s->checked_us = pgp_now_us();
+	log_msg(LOG_DEBUG, s->pool->cfg->name, s->index,
+	        "health check ok in %.1f ms (backend pid=%d)",
+	        (double)(s->checked_us - s->reset.started_us) / 1000.0, s->backend_pid);
 	pool_offer(s);
+	/* The offer stamped it idle since now; a check is no use: idle_timeout counts from the last
+	 * worker. (A worker that leased it in between sees an older time and pings once, harmless;
+	 * it stamps its own time at release.) */
+	if (s->phase == SERVER_READY && atomic_load(&s->slot->word) == idle)
+		atomic_store(&s->slot->idle_since_us, s->check_idle_since_us);
 }
 
 static const char *const lifecycle_check_replies[] = {"", NULL}; /* EmptyQueryResponse */
@@ -86,6 +96,7 @@ static void lifecycle_pool(struct pool *p, uint64_t now)
 		if (check && checks < LIFECYCLE_CHECKS_PER_TICK && idle_for >= check &&
 		    now - s->checked_us >= check && server_hold(s, idle_word) == 0) {
 			checks++;
+			s->check_idle_since_us = since;
 			atomic_fetch_add(&p->shm->health_checks, 1);
 			reset_query(s, "", lifecycle_check_replies,
 			            PGP_ARRAY_LEN(lifecycle_check_replies), "health check", true,

@@ -355,9 +355,33 @@ static uint32_t pool_live_all(void)
 	return n;
 }
 
+/* How many more connections p may open now: within its max_connections and, with max_backends,
+ * what all pools together still may. Says so (once) when the broker-wide cap holds it back. */
+static uint32_t pool_room(struct pool *p, uint32_t live, uint32_t want)
+{
+	uint32_t max = atomic_load(&p->shm->max_connections), room, all;
+
+	room = max > live ? max - live : 0;
+	if (room > want)
+		room = want;
+	if (room == 0 || broker.cfg.max_backends == 0)
+		return room;
+	all = pool_live_all();
+	if (broker.cfg.max_backends > all && broker.cfg.max_backends - all >= room) {
+		p->capped = false;
+		return room;
+	}
+	if (!p->capped)
+		POOL_LOG(LOG_INFO, p,
+		         "max_backends (%u) reached: growth waits for a backend to close",
+		         broker.cfg.max_backends);
+	p->capped = true;
+	return broker.cfg.max_backends > all ? broker.cfg.max_backends - all : 0;
+}
+
 void pool_fill(struct pool *p)
 {
-	uint32_t c[8], live, idle, connecting, waiting, want, room, max;
+	uint32_t c[8], live, idle, connecting, waiting, want;
 
 	if (broker.state != BROKER_RUNNING && broker.state != BROKER_STARTING)
 		return;
@@ -367,11 +391,10 @@ void pool_fill(struct pool *p)
 	live = p->nslots - c[PGP_SLOT_EMPTY];
 	idle = c[PGP_SLOT_IDLE];
 	connecting = c[PGP_SLOT_CONNECTING];
-	max = atomic_load(&p->shm->max_connections);
 	/* `waiting` is written by workers: a bogus value is bounded by the pool size. */
 	waiting = atomic_load(&p->shm->waiting);
-	if (waiting > max)
-		waiting = max;
+	if (waiting > p->nslots)
+		waiting = p->nslots;
 	want = p->shm->min_connections > live ? p->shm->min_connections - live : 0;
 	if (waiting > idle + connecting && waiting - idle - connecting > want)
 		want = waiting - idle - connecting;
@@ -381,18 +404,7 @@ void pool_fill(struct pool *p)
 		want = connecting ? 0 : 1; /* half-open: one probe at a time */
 	else if (p->failures > 0)
 		want = connecting ? 0 : (want ? 1 : 0); /* the server refuses us: probe first */
-	room = max > live ? max - live : 0;
-	if (want > room)
-		want = room;
-	if (want > 0 && broker.cfg.max_backends > 0) {
-		uint32_t all = pool_live_all();
-		room = broker.cfg.max_backends > all ? broker.cfg.max_backends - all : 0;
-		if (want > room) {
-			POOL_LOG(LOG_DEBUG, p, "max_backends (%u) reached: %u connection(s) wait",
-			         broker.cfg.max_backends, want - room);
-			want = room;
-		}
-	}
+	want = want ? pool_room(p, live, want) : 0;
 	for (uint32_t j = 0; j < p->nslots && want > 0; j++) {
 		struct server *s = &p->servers[j];
 		if (s->phase != SERVER_EMPTY)
@@ -411,7 +423,8 @@ void pool_want_params(struct pool *p)
 		return;
 	pool_count(p, c);
 	/* One connection on its way is enough; during backoff the retry timer brings one. */
-	if (c[PGP_SLOT_CONNECTING] > 0 || pgp_now_us() < p->next_attempt_us)
+	if (c[PGP_SLOT_CONNECTING] > 0 || pgp_now_us() < p->next_attempt_us ||
+	    pool_room(p, p->nslots - c[PGP_SLOT_EMPTY], 1) == 0)
 		return;
 	for (uint32_t j = 0; j < p->nslots; j++) {
 		if (p->servers[j].phase == SERVER_EMPTY) {
@@ -511,7 +524,7 @@ void pool_server_closed(struct server *s, bool was_connected, bool discarded)
 	/* A discarded backend is replaced in its own slot, so a broken connection does not
 	 * shrink the pool (backoff still applies if the server refuses us). */
 	if (was_connected && discarded && !p->failures && pgp_now_us() >= p->next_attempt_us &&
-	    pool_live(p) < atomic_load(&p->shm->max_connections) && server_connect(s) < 0)
+	    pool_room(p, pool_live(p), 1) > 0 && server_connect(s) < 0)
 		POOL_LOG(LOG_DEBUG, p, "replacement connection failed at once");
 	pool_fill(p);
 }

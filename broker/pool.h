@@ -28,6 +28,7 @@ struct pool {
 	uint32_t nslots;          /* slots reserved (the most max_connections can be raised to) */
 	bool in_use;              /* configured: open, paused, disabled, circuit open, draining */
 	bool draining;            /* removed by a reload: closes as its leases end */
+	bool capped;              /* growth held back by max_backends (logged once) */
 	/* circuit breaker and reconnect backoff (breaker.c) */
 	bool circuit_open;
 	uint32_t failures;              /* consecutive connect failures */

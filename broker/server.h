@@ -44,9 +44,10 @@ struct server {
 	struct loop_req *io;     /* the one pending poll: connect, idle watch or reset I/O */
 	struct loop_timer timer; /* connect timeout or reset step timeout */
 	struct reset reset;      /* reset state machine (reset.c) */
-	uint64_t expires_us;     /* max_lifetime (jittered): recycle once idle after this, 0 never */
-	uint64_t checked_us;     /* last health check (or connect) */
-	bool recycle;            /* close once idle: made with a dsn or password since changed */
+	uint64_t expires_us; /* max_lifetime (jittered): recycle once idle after this, 0 never */
+	uint64_t checked_us; /* last health check (or connect) */
+	uint64_t check_idle_since_us; /* the slot's idle_since_us when its health check began */
+	bool recycle; /* close once idle: made with a dsn or password since changed */
 };
 
 /* Start and stop the helper thread that runs libpq's connect calls (name resolution and SCRAM

@@ -124,7 +124,8 @@ bt_backends() {
 		application_name = 'pgpool-broker' AND datname = '${1:-app}'"
 }
 
-# bt_config LOOP [extra [broker] lines]: write $BT_WORK/broker.ini.
+# bt_config LOOP [extra [broker] lines]: write $BT_WORK/broker.ini. BT_MAIN_EXTRA and
+# BT_TINY_EXTRA are more lines for the pools main and tiny, BT_EXTRA_POOLS more [pool] sections.
 bt_config() {
 	local loop=$1 extra=${2:-}
 	BT_SOCK=$BT_WORK/run/pgpool.sock
@@ -152,12 +153,17 @@ max_connections = 4
 mode = transaction
 acquire_timeout = 5s
 
+${BT_MAIN_EXTRA:-}
+
 [pool tiny]
 dsn = postgresql://app@127.0.0.1:$BT_PORT/postgres
 password_env = BT_TINY_PASSWORD
 min_connections = 0
 max_connections = 1
 acquire_timeout = 500ms
+${BT_TINY_EXTRA:-}
+
+${BT_EXTRA_POOLS:-}
 INI
 }
 

@@ -63,6 +63,7 @@ static struct {
 	const char *expect_error;
 	bool verbose;
 	const char *acquire_log;
+	bool no_returned;
 } opt = {.loops = 1, .cancel_after_ms = -1, .steal = -1};
 
 static struct {
@@ -465,7 +466,8 @@ static void give_back(uint32_t slot, uint32_t gen, uint32_t state)
 
 	if (pgp_pool_return_to_broker(&w.shm, w.pool, slot, w.ok.attach_id, gen, state) < 0)
 		die("08003", "lost the lease before handing it back");
-	ctl_send(buf, pgp_ctl_encode(buf, PGP_CTL_RETURNED, ++w.seq, &ref, sizeof(ref)));
+	if (!opt.no_returned)
+		ctl_send(buf, pgp_ctl_encode(buf, PGP_CTL_RETURNED, ++w.seq, &ref, sizeof(ref)));
 	if (state == PGP_SLOT_DISCARD) {
 		close(w.fds[slot]);
 		w.fds[slot] = -1;
@@ -854,6 +856,7 @@ static void usage(FILE *f)
 	    "  --forge owner|gen|state  write a bogus word into slot 0 of the first pool\n"
 	    "  --garbage-after-lease    lease, then send garbage on the control socket\n"
 	    "  --acquire-log FILE  write each iteration's wait for a lease (us), one a line\n"
+	    "  --no-returned       with --return: do not send RETURNED (a lost notification)\n"
 	    "  -v                  verbose\n");
 }
 
@@ -878,7 +881,8 @@ int main(int argc, char **argv)
 		O_NO_ATTACH,
 		O_FORGE,
 		O_GARBAGE_LEASE,
-		O_ACQUIRE_LOG
+		O_ACQUIRE_LOG,
+		O_NO_RETURNED
 	};
 	static const struct option lopts[] = {
 	    {"socket", required_argument, NULL, 'S'},
@@ -904,6 +908,7 @@ int main(int argc, char **argv)
 	    {"forge", required_argument, NULL, O_FORGE},
 	    {"garbage-after-lease", no_argument, NULL, O_GARBAGE_LEASE},
 	    {"acquire-log", required_argument, NULL, O_ACQUIRE_LOG},
+	    {"no-returned", no_argument, NULL, O_NO_RETURNED},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -989,6 +994,9 @@ int main(int argc, char **argv)
 			break;
 		case O_ACQUIRE_LOG:
 			opt.acquire_log = optarg;
+			break;
+		case O_NO_RETURNED:
+			opt.no_returned = true;
 			break;
 		case 'v':
 			opt.verbose = true;
