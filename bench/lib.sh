@@ -162,7 +162,7 @@ bench_pooler_stop() {
 bench_tree() {
 	local c
 	echo "$1"
-	for c in $(pgrep -P "$1" 2>/dev/null); do
+	for c in $(pgrep -P "$1" 2>/dev/null || true); do
 		bench_tree "$c"
 	done
 }
@@ -172,8 +172,9 @@ bench_cpu_ticks() {
 	for p in "$@"; do
 		bench_tree "$p"
 	done | while read -r p; do
-		# Fields after the command name: utime stime cutime cstime are 12..15.
-		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null
+		# Fields after the command name: utime stime cutime cstime are 12..15. A process may
+		# be gone by now (its time is in its parent's cutime once reaped).
+		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null || true
 	done | awk '{ s += $12 + $13 + $14 + $15 } END { printf "%d\n", s }'
 }
 

@@ -261,7 +261,8 @@ function report(string $runs_file, string $micro_file, string $out_file): int
 		}
 		$mem = $micro['memory'] ?? [];
 		foreach ($mem['broker'] ?? [] as $b) {
-			printf("  broker with %3d backends: RSS %s kB (anon %s, file %s, shm %s)\n", $b['backends'], $b['vm_rss_kb'], $b['rss_anon_kb'], $b['rss_file_kb'], $b['rss_shmem_kb']);
+			printf("  broker with %3d backends: RSS %s kB (anon %s, file %s, shm %s); PSS %s kB, private %s kB\n", $b['backends'], $b['vm_rss_kb'],
+				$b['rss_anon_kb'], $b['rss_file_kb'], $b['rss_shmem_kb'], $b['pss_kb'] ?? '-', $b['private_kb'] ?? '-');
 		}
 		if (isset($mem['broker_kb_per_backend'])) {
 			printf("  broker memory per backend: %s kB\n", fmt($mem['broker_kb_per_backend']));
