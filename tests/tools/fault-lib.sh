@@ -37,6 +37,7 @@ fl_broker_start() {
 	dir=$(fl_dir "$name")
 	mkdir -p "$dir"
 	chmod 755 "$dir"
+	install -m 0600 /dev/null "$dir/broker.ini" # holds a password: never world-readable
 	cat >"$dir/broker.ini" <<INI
 [broker]
 socket = $dir/pgpool.sock
