@@ -31,6 +31,7 @@ trap cleanup EXIT
 sed -e "s|^socket *=.*|socket = $sock|" -e "s|^shm_name *=.*|shm_name = /pgpool-stall-$$|" \
 	-e 's|^\[pool main\]|[pool main]\nquery_timeout = 1s|' "$PGPOOL_TEST_CONFIG" >"$bdir/broker.ini"
 grep -q '^query_timeout = 1s' "$bdir/broker.ini" || t_fail "could not write the private broker config"
+chmod 600 "$bdir/broker.ini" # it holds a password: the broker refuses a world-readable one
 broker_start "$bdir" "$bdir/broker.ini" "$PGPOOL_TEST_BROKER" || t_fail "private broker did not start"
 php_stall() { "${T_PHP[@]}" -d "pgpool.socket=$sock" "$@"; }
 
