@@ -116,6 +116,45 @@ function ratio(?float $a, ?float $b): ?float
 	return ($a !== null && $b) ? round($a / $b, 2) : null;
 }
 
+/* The targets of issue 5, judged on this run's medians (a report, never a test). */
+function targets(array $med, array $ratios, array $micro): array
+{
+	$t = [];
+	$add = function (string $what, $value, string $target, ?bool $met) use (&$t) {
+		$t[] = ['what' => $what, 'value' => $value, 'target' => $target, 'met' => $met];
+	};
+	$ge = fn($v, $min) => $v === null ? null : $v >= $min;
+	$le = fn($v, $max) => $v === null ? null : $v <= $max;
+	foreach (['64' => 1.5, '16' => 1.2] as $c => $min) {
+		$r = $ratios[$c]['pgpool_over_pgbouncer_rps'] ?? null;
+		$b = $med[$c]['pgpool']['backends'] ?? null;
+		$add("PgPool/PgBouncer req/s at $c workers ($b backends)", $r === null ? null : "{$r}x", ">= {$min}x with 8 backends",
+			$r === null ? null : ($r >= $min && $b !== null && $b <= 8));
+	}
+	$r = $ratios['64']['pgpool_over_persistent_emulated_rps'] ?? null;
+	$add('PgPool/pdo-persistent-emulated req/s at 64 workers', $r === null ? null : "{$r}x", '>= 1.1x', $ge($r, 1.1));
+	$r = $ratios['64']['pgpool_over_pgbouncer_p99'] ?? null;
+	$add('PgPool p99 / PgBouncer p99 at 64 workers', $r === null ? null : "{$r}x", '<= 0.5x', $le($r, 0.5));
+	$w = $micro['new_pgpool_warm']['new_over_bare_us'] ?? null;
+	$add('new PgPool + first query (warm) over a bare persistent query', $w === null ? null : "$w us", '<= 20 us', $le($w, 20));
+	$v = $micro['lease_release']['p50_ns'] ?? null;
+	$add('lease + release p50, fd held', $v === null ? null : "$v ns", '<= 1000 ns', $le($v, 1000));
+	$v = isset($micro['lease_fd']['p50_ns']) ? round($micro['lease_fd']['p50_ns'] / 1000, 1) : null;
+	$add('lease + release p50 with fd transfer', $v === null ? null : "$v us", '<= 30 us', $le($v, 30));
+	$big = null;
+	foreach ($micro['memory']['broker'] ?? [] as $b) {
+		if ($b['backends'] >= 200) {
+			$big = $b;
+		}
+	}
+	$v = $big ? round($big['vm_rss_kb'] / 1024, 1) : null;
+	$add('broker RSS with 200 backends' . (isset($big['private_kb']) ? sprintf(' (private %.1f MB)', $big['private_kb'] / 1024) : ''),
+		$v === null ? null : "$v MB", '<= 8 MB', $le($v, 8));
+	$v = $ratios['64']['broker_cpu_over_pgbouncer_cpu'] ?? null;
+	$add('broker CPU / PgBouncer CPU at 64 workers', $v === null ? null : round($v * 100, 1) . '%', '<= 10%', $le($v, 0.10));
+	return $t;
+}
+
 function report(string $runs_file, string $micro_file, string $out_file): int
 {
 	$runs = [];
@@ -194,12 +233,14 @@ function report(string $runs_file, string $micro_file, string $out_file): int
 	}
 
 	$micro = read_json($micro_file);
+	$targets = targets($med, $ratios, $micro);
 	$doc = [
 		'machine' => machine(),
 		'results' => $results,
 		'detail' => $detail,
 		'ratios' => $ratios,
 		'micro' => $micro ?: null,
+		'targets' => $targets,
 		'config' => getenv('BENCH_CONFIG') ?: '',
 		'runs' => $runs,
 	];
@@ -272,6 +313,12 @@ function report(string $runs_file, string $micro_file, string $out_file): int
 			printf("  extension per worker: private %s kB, shared %s kB (code + shm), PHP heap %s bytes; pdo_pgsql: private %s kB, shared %s kB\n",
 				fmt($e['pgpool_private_kb'], 0), fmt($e['pgpool_shared_kb'], 0), fmt($e['pgpool_php_heap_bytes'], 0),
 				fmt($e['pdo_pgsql_private_kb'], 0), fmt($e['pdo_pgsql_shared_kb'], 0));
+		}
+	}
+	if ($targets) {
+		echo "\nissue 5 targets (this run):\n";
+		foreach ($targets as $t) {
+			printf("  %-4s %-62s %s (target %s)\n", $t['met'] === null ? '?' : ($t['met'] ? 'met' : 'NOT'), $t['what'], $t['value'] ?? '-', $t['target']);
 		}
 	}
 	$errors = array_sum(array_column($detail, 'errors'));
