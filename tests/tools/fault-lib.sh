@@ -38,6 +38,9 @@ fl_broker_start() {
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	install -m 0600 /dev/null "$dir/broker.ini" # holds a password: never world-readable
+	# It holds passwords: the broker refuses a world-readable one.
+	: >"$dir/broker.ini"
+	chmod 600 "$dir/broker.ini"
 	cat >"$dir/broker.ini" <<INI
 [broker]
 socket = $dir/pgpool.sock
