@@ -147,6 +147,8 @@ int pgp_shm_validate(void *base, size_t size, pgp_shm *out)
 	out->slots = (struct pgp_shm_slot *)((char *)base + h->slots_off);
 	out->rings = (struct pgp_shm_waiter *)((char *)base + h->rings_off);
 	out->epoch = h->epoch;
+	out->npools_cap = h->npools_cap;
+	out->nslots_cap = h->nslots;
 	return 0;
 }
 
@@ -189,7 +191,7 @@ void pgp_shm_unmap(pgp_shm *shm)
 
 struct pgp_shm_pool *pgp_shm_pool_at(const pgp_shm *shm, uint32_t pool)
 {
-	if (shm->hdr == NULL || pool >= shm->hdr->npools_cap)
+	if (shm->hdr == NULL || pool >= shm->npools_cap)
 		return NULL;
 	return &shm->pools[pool];
 }
@@ -197,30 +199,40 @@ struct pgp_shm_pool *pgp_shm_pool_at(const pgp_shm *shm, uint32_t pool)
 struct pgp_shm_slot *pgp_shm_pool_slot(const pgp_shm *shm, const struct pgp_shm_pool *pool,
                                        uint32_t i)
 {
-	uint32_t first = pool->first_slot, n = pool->nslots;
+	uint32_t first = *(volatile const uint32_t *)&pool->first_slot;
+	uint32_t n = *(volatile const uint32_t *)&pool->nslots;
 
-	if (i >= n || first > shm->hdr->nslots || n > shm->hdr->nslots - first)
+	if (i >= n || first > shm->nslots_cap || n > shm->nslots_cap - first)
 		return NULL;
 	return &shm->slots[first + i];
 }
 
 struct pgp_shm_slot *pgp_shm_slot_at(const pgp_shm *shm, uint32_t slot)
 {
-	if (shm->hdr == NULL || slot >= shm->hdr->nslots)
+	if (shm->hdr == NULL || slot >= shm->nslots_cap)
 		return NULL;
 	return &shm->slots[slot];
 }
 
-/* Number of slots of the pool that really lie inside the slot array. */
-static uint32_t pool_nslots(const pgp_shm *shm, const struct pgp_shm_pool *pool)
+/*
+ * The pool's slots as far as they lie inside the slot array: returns the first and sets *n.
+ * first_slot and nslots are read once: a scribbling worker could change them between a check
+ * and a use, so callers index only the array returned here, below *n.
+ */
+static struct pgp_shm_slot *pool_slots(const pgp_shm *shm, const struct pgp_shm_pool *pool,
+                                       uint32_t *n)
 {
-	uint32_t first = pool->first_slot, n = pool->nslots;
+	uint32_t first = *(volatile const uint32_t *)&pool->first_slot;
+	uint32_t cnt = *(volatile const uint32_t *)&pool->nslots;
 
-	if (first > shm->hdr->nslots)
-		return 0;
-	if (n > shm->hdr->nslots - first)
-		n = shm->hdr->nslots - first;
-	return n;
+	if (first > shm->nslots_cap) {
+		*n = 0;
+		return shm->slots;
+	}
+	if (cnt > shm->nslots_cap - first)
+		cnt = shm->nslots_cap - first;
+	*n = cnt;
+	return &shm->slots[first];
 }
 
 static struct pgp_shm_waiter *pool_ring(const pgp_shm *shm, const struct pgp_shm_pool *pool)
@@ -265,6 +277,9 @@ int pgp_futex_wake(_Atomic uint32_t *word, int n)
  * instead of queueing), and waiters re-scan for idle slots at every wakeup.
  */
 #define PGP_RING_LOCK_WAIT_NS 20000000L
+
+/* Rounds of slot_give() (grant, go IDLE, take back for a late waiter) before it settles for IDLE. */
+#define PGP_GIVE_ROUNDS 3
 
 static int ring_lock(struct pgp_shm_pool *pool)
 {
@@ -338,10 +353,10 @@ static struct pgp_shm_waiter *ring_enqueue(pgp_shm *shm, struct pgp_shm_pool *po
  * Returns 1 if granted, 0 if no live waiter was queued (the caller still holds the slot with
  * `held`), -ESTALE if the caller's hold turned out to be gone.
  */
-static int ring_grant(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uint64_t held)
+static int ring_grant(pgp_shm *shm, struct pgp_shm_pool *pool, struct pgp_shm_slot *s,
+                      uint32_t slot, uint64_t held)
 {
 	struct pgp_shm_waiter *ring = pool_ring(shm, pool), *cell;
-	struct pgp_shm_slot *s = &shm->slots[pool->first_slot + slot];
 	uint64_t head, tail, given;
 	uint32_t expect;
 	int r = 0;
@@ -405,17 +420,20 @@ static bool ring_nonempty(const struct pgp_shm_pool *pool)
  * The slot is held exclusively by the caller with word `held`: hand it to the oldest waiter or
  * make it IDLE. See rule 2 at the top for why the ring is looked at again after IDLE.
  */
-static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uint64_t held)
+static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, struct pgp_shm_slot *s,
+                     uint32_t slot, uint64_t held)
 {
-	struct pgp_shm_slot *s = &shm->slots[pool->first_slot + slot];
 	uint64_t idle = pgp_slot_word(PGP_SLOT_IDLE, 0, pgp_slot_word_gen(held)), expect;
 	int r;
 
-	for (;;) {
+	/* A few rounds at most: ring indices that never become empty (scribbled over) or a ring
+	 * lock that cannot be had must not keep the caller (the broker's loop) here forever. A
+	 * waiter left queued re-scans for IDLE slots at every wakeup. */
+	for (int round = 0;; round++) {
 		uint32_t status = atomic_load(&pool->status);
 
 		if (status == PGP_POOL_OPEN && ring_nonempty(pool)) {
-			r = ring_grant(shm, pool, slot, held);
+			r = ring_grant(shm, pool, s, slot, held);
 			if (r != 0)
 				return r;
 		}
@@ -425,7 +443,7 @@ static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uin
 		expect = held;
 		if (!atomic_compare_exchange_strong(&s->word, &expect, idle))
 			return -ESTALE;
-		if (status != PGP_POOL_OPEN || !ring_nonempty(pool))
+		if (status != PGP_POOL_OPEN || !ring_nonempty(pool) || round >= PGP_GIVE_ROUNDS)
 			return 0;
 		/* A waiter queued after our grant attempt may have scanned before we went IDLE. */
 		expect = idle;
@@ -439,8 +457,8 @@ static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uin
 int pgp_pool_try_acquire(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t attach_id,
                          const uint32_t *cached_gen, uint32_t *gen, uint32_t *status)
 {
-	uint32_t n = pool_nslots(shm, pool), i, st;
-	struct pgp_shm_slot *slots = &shm->slots[pool->first_slot];
+	uint32_t n, i, st;
+	struct pgp_shm_slot *slots = pool_slots(shm, pool, &n);
 	uint64_t w;
 
 	st = atomic_load(&pool->status);
@@ -483,13 +501,14 @@ int pgp_pool_try_acquire(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t attac
 static int take_grant(pgp_shm *shm, struct pgp_shm_pool *pool, struct pgp_shm_waiter *cell,
                       uint32_t w, uint32_t attach_id, uint32_t *gen)
 {
-	uint32_t slot = w - PGP_WAIT_GRANTED;
+	uint32_t slot = w - PGP_WAIT_GRANTED, n;
+	struct pgp_shm_slot *slots = pool_slots(shm, pool, &n);
 	uint64_t sw;
 
 	atomic_store(&cell->word, PGP_WAIT_FREE);
-	if (slot >= pool_nslots(shm, pool))
+	if (slot >= n)
 		return -EPROTO;
-	sw = atomic_load(&shm->slots[pool->first_slot + slot].word);
+	sw = atomic_load(&slots[slot].word);
 	if (pgp_slot_word_state(sw) != PGP_SLOT_LEASED || pgp_slot_word_owner(sw) != attach_id)
 		return -ESTALE; /* reclaimed meanwhile (we were thought dead): try again */
 	*gen = pgp_slot_word_gen(sw);
@@ -606,15 +625,16 @@ int pgp_pool_release(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uin
                      uint32_t gen)
 {
 	uint64_t held = pgp_slot_word(PGP_SLOT_LEASED, attach_id, gen);
-	struct pgp_shm_slot *s;
+	uint32_t n;
+	struct pgp_shm_slot *s = pool_slots(shm, pool, &n);
 	int r;
 
-	if (slot >= pool_nslots(shm, pool))
+	if (slot >= n)
 		return -EINVAL;
-	s = &shm->slots[pool->first_slot + slot];
+	s += slot;
 	if (atomic_load(&s->word) != held)
 		return -ESTALE;
-	r = slot_give(shm, pool, slot, held);
+	r = slot_give(shm, pool, s, slot, held);
 	return r < 0 ? r : 0;
 }
 
@@ -622,12 +642,12 @@ int pgp_pool_return_to_broker(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t 
                               uint32_t attach_id, uint32_t gen, uint32_t new_state)
 {
 	uint64_t held = pgp_slot_word(PGP_SLOT_LEASED, attach_id, gen);
-	struct pgp_shm_slot *s;
+	uint32_t n;
+	struct pgp_shm_slot *s = pool_slots(shm, pool, &n);
 
-	if (slot >= pool_nslots(shm, pool) ||
-	    (new_state != PGP_SLOT_DISCARD && new_state != PGP_SLOT_RESET))
+	if (slot >= n || (new_state != PGP_SLOT_DISCARD && new_state != PGP_SLOT_RESET))
 		return -EINVAL;
-	s = &shm->slots[pool->first_slot + slot];
+	s += slot;
 	if (!atomic_compare_exchange_strong(&s->word, &held,
 	                                    pgp_slot_word(new_state, attach_id, gen)))
 		return -ESTALE;
@@ -638,14 +658,15 @@ int pgp_pool_return_to_broker(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t 
 
 int pgp_pool_offer(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uint64_t from_word)
 {
-	struct pgp_shm_slot *s;
+	uint32_t n;
+	struct pgp_shm_slot *s = pool_slots(shm, pool, &n);
 
-	if (slot >= pool_nslots(shm, pool))
+	if (slot >= n)
 		return -EINVAL;
-	s = &shm->slots[pool->first_slot + slot];
+	s += slot;
 	if (atomic_load(&s->word) != from_word)
 		return -ESTALE;
-	return slot_give(shm, pool, slot, from_word);
+	return slot_give(shm, pool, s, slot, from_word);
 }
 
 uint32_t pgp_pool_cancel_waiters(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t attach_id)
@@ -684,12 +705,12 @@ uint32_t pgp_pool_cancel_waiters(pgp_shm *shm, struct pgp_shm_pool *pool, uint32
 
 void pgp_pool_count_states(const pgp_shm *shm, const struct pgp_shm_pool *pool, uint32_t out[8])
 {
-	uint32_t n = pool_nslots(shm, pool), i;
+	uint32_t n, i;
+	const struct pgp_shm_slot *slots = pool_slots(shm, pool, &n);
 
 	memset(out, 0, 8 * sizeof(out[0]));
 	for (i = 0; i < n; i++) {
-		uint32_t st =
-		    pgp_slot_word_state(atomic_load(&shm->slots[pool->first_slot + i].word));
+		uint32_t st = pgp_slot_word_state(atomic_load(&slots[i].word));
 
 		out[st < 8 ? st : 7]++;
 	}

@@ -280,6 +280,10 @@ typedef struct pgp_shm {
 	struct pgp_shm_slot *slots;   /* base + hdr->slots_off */
 	struct pgp_shm_waiter *rings; /* base + hdr->rings_off */
 	uint64_t epoch;               /* hdr->epoch at map time */
+	/* Layout as validated at map/format time. Any process that maps the segment can write
+	 * the header, so bounds come from these private copies, never from hdr at run time. */
+	uint32_t npools_cap;
+	uint32_t nslots_cap;
 } pgp_shm;
 
 /* Size of a segment for npools pool entries and nslots slots. */
