@@ -40,6 +40,7 @@ void janitor_run(void)
 		lifecycle_tick();
 		orphan_tick();
 		for (uint32_t i = 0; i < broker.npools; i++) {
+			pool_repair_shm(&broker.pools[i]);
 			pool_close_if_drained(&broker.pools[i]);
 			pool_fill(&broker.pools[i]);
 		}

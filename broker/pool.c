@@ -252,6 +252,36 @@ uint32_t pool_live(const struct pool *p)
 	return n;
 }
 
+void pool_repair_shm(struct pool *p)
+{
+	struct pgp_shm_pool *sp = p->shm;
+	uint32_t first = p->in_use ? p->first_slot : 0, n = p->in_use ? p->nslots : 0;
+	const struct config_pool *pc = p->cfg;
+	uint32_t max = pc->max_connections < p->nslots ? pc->max_connections : p->nslots;
+	uint32_t min = pc->min_connections < max ? pc->min_connections : max;
+
+	/* Workers may write anywhere in the segment; nothing of this is read back as truth, but
+	 * workers bound their slot scans by it and the status gates their leases. */
+	if (sp->index == p->index && sp->first_slot == first && sp->nslots == n &&
+	    strncmp(sp->name, pc->name, sizeof(sp->name)) == 0 &&
+	    (!p->in_use || (atomic_load(&sp->max_connections) == max &&
+	                    sp->min_connections == min && sp->mode == pc->mode &&
+	                    sp->acquire_timeout_ms == pc->acquire_timeout_ms &&
+	                    sp->query_timeout_ms == pc->query_timeout_ms)))
+		goto status;
+	POOL_LOG(LOG_WARNING, p,
+	         "its shared-memory entry was scribbled over (index %u, slots %u+%u): restored",
+	         sp->index, sp->first_slot, sp->nslots);
+	snprintf(sp->name, sizeof(sp->name), "%s", pc->name);
+	sp->index = p->index;
+	sp->first_slot = first;
+	sp->nslots = n;
+	if (p->in_use)
+		pool_publish_config(p);
+status:
+	pool_publish_status(p);
+}
+
 void pool_publish_status(struct pool *p)
 {
 	uint32_t old = atomic_load(&p->shm->status), st;

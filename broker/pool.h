@@ -68,6 +68,9 @@ void pool_reconfigure(struct pool *p, struct config_pool *cfg);
 void pool_publish_status(struct pool *p);
 /* Configured and not draining (workers may attach). */
 bool pool_active(const struct pool *p);
+/* Janitor: put back the broker-written fields of the pool's shm entry (name, index, slot range,
+ * limits, timeouts, status) that a worker may have scribbled over; logs when one was off. */
+void pool_repair_shm(struct pool *p);
 
 /* Start the connections the pool needs now: up to min_connections, plus one per waiting worker
  * without an idle or connecting slot, within max_connections, max_backends and the backoff. */

@@ -19,6 +19,10 @@
 #include "perm.h"
 #include "orphan.h"
 
+/* The header as the broker wrote it (its atomics aside): workers map the segment read-write,
+ * and one that scribbled over the header would keep every new worker from mapping it. */
+static struct pgp_shm_header shm_header_copy;
+
 static uint64_t shm_new_epoch(void)
 {
 	uint64_t e = 0;
@@ -164,6 +168,7 @@ int shm_create(uint32_t npools, uint32_t nslots)
 	}
 	broker.shm.hdr->started_wall_us = pgp_wall_us();
 	broker.shm_created = true;
+	memcpy(&shm_header_copy, broker.shm.hdr, sizeof(shm_header_copy));
 	close(fd);
 	log_info("shm segment %s created: %zu bytes, %u pool(s), %u slot(s), epoch %016llx", name,
 	         size, npools, nslots, (unsigned long long)broker.shm.epoch);
@@ -181,10 +186,51 @@ void shm_publish(void)
 	pgp_shm_publish(&broker.shm);
 }
 
+/* Put back the header's broker-written fields if they changed (the atomics are the broker's
+ * own running values and npools follows broker.npools). */
+static void shm_repair_header(void)
+{
+	struct pgp_shm_header *h = broker.shm.hdr;
+	struct pgp_shm_header want = shm_header_copy;
+
+	want.npools = broker.npools;
+	if (h->magic == want.magic && h->version == want.version &&
+	    h->header_size == want.header_size && h->size == want.size &&
+	    h->epoch == want.epoch && h->broker_pid == want.broker_pid &&
+	    h->started_wall_us == want.started_wall_us && h->npools == want.npools &&
+	    h->pool_size == want.pool_size && h->pools_off == want.pools_off &&
+	    h->npools_cap == want.npools_cap && h->nslots == want.nslots &&
+	    h->slot_size == want.slot_size && h->ring_size == want.ring_size &&
+	    h->slots_off == want.slots_off && h->rings_off == want.rings_off &&
+	    h->waiter_size == want.waiter_size && h->reserved0 == want.reserved0)
+		return;
+	log_warn("the shm segment's header was scribbled over: restored");
+	h->magic = want.magic;
+	h->version = want.version;
+	h->header_size = want.header_size;
+	h->size = want.size;
+	h->epoch = want.epoch;
+	h->broker_pid = want.broker_pid;
+	h->started_wall_us = want.started_wall_us;
+	h->npools = want.npools;
+	h->pool_size = want.pool_size;
+	h->pools_off = want.pools_off;
+	h->npools_cap = want.npools_cap;
+	h->nslots = want.nslots;
+	h->slot_size = want.slot_size;
+	h->ring_size = want.ring_size;
+	h->slots_off = want.slots_off;
+	h->rings_off = want.rings_off;
+	h->waiter_size = want.waiter_size;
+	h->reserved0 = want.reserved0;
+}
+
 void shm_heartbeat(void)
 {
-	if (broker.shm_created)
-		atomic_store(&broker.shm.hdr->heartbeat_us, pgp_now_us());
+	if (!broker.shm_created)
+		return;
+	atomic_store(&broker.shm.hdr->heartbeat_us, pgp_now_us());
+	shm_repair_header();
 }
 
 void shm_set_state(uint32_t state)
