@@ -60,11 +60,14 @@ static struct {
 	bool no_attach;
 	const char *forge;
 	bool garbage_after_lease;
+	const char *scribble; /* areas for --scribble */
+	unsigned seed;
+	long steal_pool;
 	const char *expect_error;
 	bool verbose;
 	const char *acquire_log;
 	bool no_returned;
-} opt = {.loops = 1, .cancel_after_ms = -1, .steal = -1};
+} opt = {.loops = 1, .cancel_after_ms = -1, .steal = -1, .steal_pool = -1};
 
 static struct {
 	int ctl;
@@ -754,10 +757,23 @@ static void steal_fd(void)
 		shm_attach(w.ok.shm_name, w.ok.epoch);
 		pool = w.ok.pool;
 	}
+	if (opt.steal_pool >= 0)
+		pool = (uint32_t)opt.steal_pool;
 	p = pgp_shm_pool_at(&w.shm, pool);
 	if (!p || (uint32_t)opt.steal >= p->nslots)
 		die("08P01", "no slot %ld", opt.steal);
 	s = pgp_shm_pool_slot(&w.shm, p, (uint32_t)opt.steal);
+	if (opt.steal_pool >= 0) {
+		/* Anyone who maps the segment can write a slot word: make the slot of a pool we
+		 * never authenticated for look leased by us, then ask for its fd. */
+		uint64_t idle = atomic_load(&s->word);
+		if (pgp_slot_word_state(idle) != PGP_SLOT_IDLE ||
+		    !atomic_compare_exchange_strong(
+		        &s->word, &idle,
+		        pgp_slot_word(PGP_SLOT_LEASED, w.ok.attach_id, pgp_slot_word_gen(idle))))
+			die("55000", "slot %ld of pool %ld is not idle", opt.steal, opt.steal_pool);
+		printf("FORGED a lease of slot %ld of pool %ld\n", opt.steal, opt.steal_pool);
+	}
 	w.ok.pool = pool;
 	w.nslots = p->nslots;
 	w.fds = malloc(w.nslots * sizeof(int));
@@ -797,6 +813,65 @@ static void forge_word(void)
 
 /* Lease a slot, then break the control protocol while alive: the broker must cut the
  * connection and reclaim the lease although the process still runs. */
+/* Random bytes (seeded by --seed) over part of our own pool's shared memory. */
+static void scribble_bytes(const char *what, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)rand();
+	printf("SCRIBBLED %s: %zu bytes\n", what, n);
+}
+
+static bool scribble_has(const char *area)
+{
+	const char *p = opt.scribble;
+	size_t n = strlen(area);
+
+	while ((p = strstr(p, area)) != NULL) {
+		if ((p == opt.scribble || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return strcmp(opt.scribble, "all") == 0 && strcmp(area, "header") != 0;
+}
+
+/*
+ * What a broken or hostile worker can do to the segment it maps read-write: garbage over its
+ * own pool's slots (whole), slot words (random states, owners, generations), waiter ring, ring
+ * lock, counters, the pool's broker-written fields (index, first_slot, nslots, status...: out
+ * of range) or the segment header.
+ */
+static void scribble(void)
+{
+	struct pgp_shm_pool *p = w.pool;
+	uint32_t first = p->first_slot, n = p->nslots, idx = p->index;
+	struct pgp_shm_slot *slots = &w.shm.slots[first];
+
+	srand(opt.seed);
+	if (scribble_has("words")) {
+		for (uint32_t i = 0; i < n; i++)
+			atomic_store(&slots[i].word, (uint64_t)rand() << 40 ^ (uint64_t)rand() << 16 ^
+			                                 (uint64_t)rand());
+		printf("SCRIBBLED words: %u slot words\n", n);
+	}
+	if (scribble_has("slots"))
+		scribble_bytes("slots", slots, (size_t)n * sizeof(*slots));
+	if (scribble_has("ring"))
+		scribble_bytes("ring", &w.shm.rings[(size_t)idx * PGP_RING_SIZE],
+		               PGP_RING_SIZE * sizeof(struct pgp_shm_waiter));
+	if (scribble_has("lock"))
+		scribble_bytes("lock", &p->ring_lock, sizeof(p->ring_lock));
+	if (scribble_has("counters"))
+		scribble_bytes("counters", &p->ring_head,
+		               sizeof(*p) - offsetof(struct pgp_shm_pool, ring_head));
+	if (scribble_has("pool"))
+		scribble_bytes("pool", p, offsetof(struct pgp_shm_pool, ring_lock));
+	if (scribble_has("header"))
+		scribble_bytes("header", w.shm.hdr, sizeof(*w.shm.hdr));
+	fflush(stdout);
+}
+
 static void lease_then_garbage(void)
 {
 	uint8_t buf[PGP_CTL_MSG_MAX];
@@ -819,6 +894,8 @@ static void lease_then_garbage(void)
 	if (slot < 0)
 		die("53300", "cannot lease");
 	fd_for((uint32_t)slot, gen, &transferred);
+	if (opt.scribble)
+		scribble();
 	ctl_send(buf, pgp_ctl_encode(buf, PGP_CTL_CANCEL_DONE, ++w.seq, NULL, 0));
 	pfd.fd = w.ctl;
 	pfd.events = POLLIN;
@@ -855,6 +932,11 @@ static void usage(FILE *f)
 	    "  --no-attach         with --steal: do not ATTACH first\n"
 	    "  --forge owner|gen|state  write a bogus word into slot 0 of the first pool\n"
 	    "  --garbage-after-lease    lease, then send garbage on the control socket\n"
+	    "  --scribble AREAS    with --garbage-after-lease: first write random bytes over the\n"
+	    "                      own pool's slots,words,ring,lock,counters,pool (all: each of\n"
+	    "                      them), or the segment header\n"
+	    "  --seed N            random seed of --scribble (default 0)\n"
+	    "  --steal-pool N      with --steal: forge a lease in pool N (not attached) first\n"
 	    "  --acquire-log FILE  write each iteration's wait for a lease (us), one a line\n"
 	    "  --no-returned       with --return: do not send RETURNED (a lost notification)\n"
 	    "  -v                  verbose\n");
@@ -864,6 +946,9 @@ int main(int argc, char **argv)
 {
 	enum {
 		O_POOL = 256,
+		O_SCRIBBLE,
+		O_SEED,
+		O_STEAL_POOL,
 		O_DSN,
 		O_BEGIN,
 		O_ECHO,
@@ -907,6 +992,9 @@ int main(int argc, char **argv)
 	    {"no-attach", no_argument, NULL, O_NO_ATTACH},
 	    {"forge", required_argument, NULL, O_FORGE},
 	    {"garbage-after-lease", no_argument, NULL, O_GARBAGE_LEASE},
+	    {"scribble", required_argument, NULL, O_SCRIBBLE},
+	    {"seed", required_argument, NULL, O_SEED},
+	    {"steal-pool", required_argument, NULL, O_STEAL_POOL},
 	    {"acquire-log", required_argument, NULL, O_ACQUIRE_LOG},
 	    {"no-returned", no_argument, NULL, O_NO_RETURNED},
 	    {"help", no_argument, NULL, 'h'},
@@ -991,6 +1079,15 @@ int main(int argc, char **argv)
 			break;
 		case O_GARBAGE_LEASE:
 			opt.garbage_after_lease = true;
+			break;
+		case O_SCRIBBLE:
+			opt.scribble = optarg;
+			break;
+		case O_SEED:
+			opt.seed = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case O_STEAL_POOL:
+			opt.steal_pool = atol(optarg);
 			break;
 		case O_ACQUIRE_LOG:
 			opt.acquire_log = optarg;
