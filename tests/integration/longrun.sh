@@ -36,6 +36,12 @@ t_say "committed updates: $updates"
 [ "$errors" = 0 ] || t_fail "$errors requests failed"
 [ "$updates" = "$n" ] || t_fail "expected $n committed updates, found $updates"
 [ "$leaks" = 0 ] || t_fail "a lease was held between requests $leaks times"
+if [ "${PGPOOL_TEST_SANITIZER:-}" = asan ]; then
+	# USE_ZEND_ALLOC=0 makes memory_get_usage 0 and ASan's quarantine keeps freed memory
+	# resident: no bound would mean anything. LeakSanitizer watches this process instead.
+	t_say "ok: $n requests, no lease between requests (memory bounds: plain run only)"
+	exit 0
+fi
 [ "$mem_growth" -le "$mem_limit" ] || t_fail "memory_get_usage grew by $mem_growth bytes (limit $mem_limit)"
 [ "$rss_growth" -le "$rss_limit" ] || t_fail "RSS grew by $rss_growth bytes (limit $rss_limit)"
 [ "$rss_half_growth" -le "$rss_half_limit" ] ||
