@@ -264,10 +264,10 @@ void pool_repair_shm(struct pool *p)
 	 * workers bound their slot scans by it and the status gates their leases. */
 	if (sp->index == p->index && sp->first_slot == first && sp->nslots == n &&
 	    strncmp(sp->name, pc->name, sizeof(sp->name)) == 0 &&
-	    (!p->in_use || (atomic_load(&sp->max_connections) == max &&
-	                    sp->min_connections == min && sp->mode == pc->mode &&
-	                    sp->acquire_timeout_ms == pc->acquire_timeout_ms &&
-	                    sp->query_timeout_ms == pc->query_timeout_ms)))
+	    (!p->in_use ||
+	     (atomic_load(&sp->max_connections) == max && sp->min_connections == min &&
+	      sp->mode == pc->mode && sp->acquire_timeout_ms == pc->acquire_timeout_ms &&
+	      sp->query_timeout_ms == pc->query_timeout_ms)))
 		goto status;
 	POOL_LOG(LOG_WARNING, p,
 	         "its shared-memory entry was scribbled over (index %u, slots %u+%u): restored",

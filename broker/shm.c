@@ -195,14 +195,14 @@ static void shm_repair_header(void)
 
 	want.npools = broker.npools;
 	if (h->magic == want.magic && h->version == want.version &&
-	    h->header_size == want.header_size && h->size == want.size &&
-	    h->epoch == want.epoch && h->broker_pid == want.broker_pid &&
-	    h->started_wall_us == want.started_wall_us && h->npools == want.npools &&
-	    h->pool_size == want.pool_size && h->pools_off == want.pools_off &&
-	    h->npools_cap == want.npools_cap && h->nslots == want.nslots &&
-	    h->slot_size == want.slot_size && h->ring_size == want.ring_size &&
-	    h->slots_off == want.slots_off && h->rings_off == want.rings_off &&
-	    h->waiter_size == want.waiter_size && h->reserved0 == want.reserved0)
+	    h->header_size == want.header_size && h->size == want.size && h->epoch == want.epoch &&
+	    h->broker_pid == want.broker_pid && h->started_wall_us == want.started_wall_us &&
+	    h->npools == want.npools && h->pool_size == want.pool_size &&
+	    h->pools_off == want.pools_off && h->npools_cap == want.npools_cap &&
+	    h->nslots == want.nslots && h->slot_size == want.slot_size &&
+	    h->ring_size == want.ring_size && h->slots_off == want.slots_off &&
+	    h->rings_off == want.rings_off && h->waiter_size == want.waiter_size &&
+	    h->reserved0 == want.reserved0)
 		return;
 	log_warn("the shm segment's header was scribbled over: restored");
 	h->magic = want.magic;

@@ -278,7 +278,8 @@ int pgp_futex_wake(_Atomic uint32_t *word, int n)
  */
 #define PGP_RING_LOCK_WAIT_NS 20000000L
 
-/* Rounds of slot_give() (grant, go IDLE, take back for a late waiter) before it settles for IDLE. */
+/* Rounds of slot_give() (grant, go IDLE, take back for a late waiter) before it settles for IDLE.
+ */
 #define PGP_GIVE_ROUNDS 3
 
 static int ring_lock(struct pgp_shm_pool *pool)
@@ -420,8 +421,8 @@ static bool ring_nonempty(const struct pgp_shm_pool *pool)
  * The slot is held exclusively by the caller with word `held`: hand it to the oldest waiter or
  * make it IDLE. See rule 2 at the top for why the ring is looked at again after IDLE.
  */
-static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, struct pgp_shm_slot *s,
-                     uint32_t slot, uint64_t held)
+static int slot_give(pgp_shm *shm, struct pgp_shm_pool *pool, struct pgp_shm_slot *s, uint32_t slot,
+                     uint64_t held)
 {
 	uint64_t idle = pgp_slot_word(PGP_SLOT_IDLE, 0, pgp_slot_word_gen(held)), expect;
 	int r;

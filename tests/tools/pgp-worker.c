@@ -851,8 +851,8 @@ static void scribble(void)
 	srand(opt.seed);
 	if (scribble_has("words")) {
 		for (uint32_t i = 0; i < n; i++)
-			atomic_store(&slots[i].word, (uint64_t)rand() << 40 ^ (uint64_t)rand() << 16 ^
-			                                 (uint64_t)rand());
+			atomic_store(&slots[i].word, (uint64_t)rand() << 40 ^
+			                                 (uint64_t)rand() << 16 ^ (uint64_t)rand());
 		printf("SCRIBBLED words: %u slot words\n", n);
 	}
 	if (scribble_has("slots"))
