@@ -166,7 +166,6 @@ void pgpool_conn_drop(pgpool_dbh *H, uint32_t state)
 	H->setup_done = false;
 	H->resync_pending = false;
 	H->warned = false;
-	H->user_prepared = false;
 	H->cursors = 0;
 	H->txn_lastval[0] = '\0';
 	conn_clear_params(H);
@@ -307,25 +306,6 @@ void pgpool_conn_warn_leftover(pgpool_dbh *H)
 		           what, H->txn_status != PGP_TXN_IDLE ? "rolled back" : "closed");
 }
 
-/* The broker's reset keeps prepared statements (the shared ones must survive): the
- * application's own PREPAREs must not reach the next user. */
-static void conn_deallocate_user_statements(pgpool_dbh *H)
-{
-	static const char sql[] =
-	    "DO $pgpool$DECLARE s text; BEGIN FOR s IN SELECT name FROM "
-	    "pg_catalog.pg_prepared_statements WHERE left(name, 7) <> 'pgpool_' AND name <> '' "
-	    "LOOP EXECUTE 'DEALLOCATE ' || pg_catalog.quote_ident(s); END LOOP; END$pgpool$";
-	pgpool_query q = {
-	    .sql = sql, .sql_len = sizeof(sql) - 1, .aux = true, .quiet = true, .cleanup = true};
-	pgpool_result res;
-
-	pgpool_result_init(&res, false, sql, q.sql_len, PGPOOL_ENC_UTF8);
-	if (!pgpool_conn_exec(H, NULL, &q, &res) && pgpool_conn_held(H))
-		pgpool_conn_drop(H, PGP_SLOT_DISCARD); /* could not clean: nobody else gets it */
-	pgpool_result_free(&res);
-	H->user_prepared = false;
-}
-
 void pgpool_conn_finish(pgpool_dbh *H)
 {
 	H->txn_pending = false;
@@ -337,8 +317,6 @@ void pgpool_conn_finish(pgpool_dbh *H)
 				pgpool_conn_drop(H, PGP_SLOT_DISCARD);
 		}
 	}
-	if (pgpool_conn_held(H) && H->user_prepared)
-		conn_deallocate_user_statements(H);
 	if (pgpool_conn_held(H)) {
 		if (H->pinned || (H->pool->mode == PGP_MODE_SESSION && H->used))
 			pgpool_conn_drop(H, PGP_SLOT_RESET);

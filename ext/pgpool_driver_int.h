@@ -96,10 +96,9 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info);
 
 /* ---- shared prepared statements (pgpool_prepared.c) ---- */
 
-/* Statement names: the prefix, then the key as 16 hex digits. A broker reset that keeps prepared
- * statements keeps exactly those whose name has this prefix. */
-#define PGPOOL_STMT_PREFIX    "pgpool_"
-#define PGPOOL_STMT_NAME_SIZE (sizeof(PGPOOL_STMT_PREFIX) - 1 + 16 + 1)
+/* Statement names: PGP_STMT_PREFIX (pgp_shm.h: the broker's reset keeps exactly the statements
+ * named so), then the key as 16 hex digits. */
+#define PGPOOL_STMT_NAME_SIZE (sizeof(PGP_STMT_PREFIX) - 1 + 16 + 1)
 
 /* Hash of a statement's SQL (computed once per PDOStatement). */
 uint64_t pgpool_prepared_sql_hash(const char *sql, size_t len);
@@ -231,7 +230,6 @@ typedef struct pgpool_dbh {
 	bool resync_pending;  /* the slot's prepared-statement record is to be rebuilt once the
 	                         failed transaction on the held lease ends */
 	bool warned;          /* the request-end warning for the current lease was given */
-	bool user_prepared;   /* the application ran PREPARE on the held (pinned) lease */
 	char *setup_sql;      /* pemalloc'd set_config() calls for the DSN's options,
 	                         client_encoding and application_name (applied to the lease, which
 	                         they pin) */
@@ -363,7 +361,7 @@ bool pgpool_session_tag_deallocates(const char *tag);
 bool pgpool_session_tag_is_ddl(const char *tag, const pgpool_sql_info *info);
 /* INSERT (also inside WITH), nextval, setval: may move lastval(). */
 bool pgpool_session_draws_sequence(const pgpool_sql_info *info);
-/* Count cursors declared WITH HOLD and closed, note SQL-level PREPAREs. */
+/* Count cursors declared WITH HOLD and closed. */
 void pgpool_session_track_tag(pgpool_dbh *H, const char *tag, const pgpool_sql_info *info);
 
 /* ---- shared prepared statements on the held lease (pgpool_prepared.c) ---- */

@@ -42,10 +42,10 @@ void pgpool_prepared_name(uint64_t key, char name[PGPOOL_STMT_NAME_SIZE])
 	static const char hex[] = "0123456789abcdef";
 	int i;
 
-	memcpy(name, PGPOOL_STMT_PREFIX, sizeof(PGPOOL_STMT_PREFIX) - 1);
+	memcpy(name, PGP_STMT_PREFIX, sizeof(PGP_STMT_PREFIX) - 1);
 	for (i = 0; i < 16; i++)
-		name[sizeof(PGPOOL_STMT_PREFIX) - 1 + i] = hex[(key >> (60 - 4 * i)) & 0xf];
-	name[sizeof(PGPOOL_STMT_PREFIX) - 1 + 16] = '\0';
+		name[sizeof(PGP_STMT_PREFIX) - 1 + i] = hex[(key >> (60 - 4 * i)) & 0xf];
+	name[sizeof(PGP_STMT_PREFIX) - 1 + 16] = '\0';
 }
 
 /* Entries in use, bounded by the array whatever shm says. */
@@ -121,7 +121,8 @@ void pgpool_prepared_forget_all(struct pgp_shm_slot *slot)
 /* The statements named like ours on the backend, newest first; more than the record holds are
  * closed (they would never be evicted otherwise). */
 static const char resync_sql[] =
-    "SELECT name FROM pg_catalog.pg_prepared_statements WHERE left(name, 7) = 'pgpool_' "
+    "SELECT name FROM pg_catalog.pg_prepared_statements WHERE starts_with(name, '" PGP_STMT_PREFIX
+    "') "
     "ORDER BY prepare_time DESC";
 
 /* Collect one pg_prepared_statements row into the record, or a Close for the surplus. */
@@ -140,7 +141,7 @@ static void resync_row(pgpool_dbh *H, const pgp_msg *m, uint32_t *n, pgp_buf *cl
 		return;
 	memcpy(name, val, (size_t)len);
 	name[len] = '\0';
-	for (i = sizeof(PGPOOL_STMT_PREFIX) - 1; i < len; i++) {
+	for (i = sizeof(PGP_STMT_PREFIX) - 1; i < len; i++) {
 		int c = name[i];
 
 		key = key << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);

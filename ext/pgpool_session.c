@@ -61,12 +61,9 @@ bool pgpool_session_tag_deallocates(const char *tag)
 	return strncmp(tag, "DEALLOCATE", 10) == 0 || strcmp(tag, "DISCARD ALL") == 0;
 }
 
-/* Keep count of cursors declared WITH HOLD (the request-end warning names the first), and note
- * SQL-level PREPAREs. */
+/* Keep count of cursors declared WITH HOLD (the request-end warning names the first). */
 void pgpool_session_track_tag(pgpool_dbh *H, const char *tag, const pgpool_sql_info *info)
 {
-	if (strcmp(tag, "PREPARE") == 0)
-		H->user_prepared = true; /* deallocated before the lease goes back */
 	if (strcmp(tag, "DECLARE CURSOR") == 0 && (info->words & PGPOOL_W_HOLD)) {
 		if (H->cursors++ == 0)
 			pgpool_conn_note_origin(H);
