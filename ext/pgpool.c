@@ -31,6 +31,18 @@ static PHP_INI_MH(OnUpdateBrokerTimeout)
 	return OnUpdateLong(entry, new_value, mh_arg1, mh_arg2, mh_arg3, stage);
 }
 
+/* 4 KiB .. 1 GiB (PostgreSQL builds no message longer than 1 GiB). */
+static PHP_INI_MH(OnUpdateMaxMessageSize)
+{
+	zend_long v = zend_ini_parse_quantity_warn(new_value, entry->name);
+
+	if (v < 4096 || v > (zend_long)PGP_MSG_MAX_DEFAULT) {
+		return FAILURE;
+	}
+	*(zend_long *)ZEND_INI_GET_ADDR() = v;
+	return SUCCESS;
+}
+
 /* pgpool.socket is per process (one control connection per worker), so only php.ini, -d or
  * php-fpm's php_admin_value may set it. */
 PHP_INI_BEGIN()
@@ -38,6 +50,8 @@ STD_PHP_INI_ENTRY("pgpool.socket", PGPOOL_DEFAULT_SOCKET, PHP_INI_SYSTEM, OnUpda
                   zend_pgpool_globals, pgpool_globals)
 STD_PHP_INI_ENTRY("pgpool.broker_timeout", ZEND_TOSTR(PGPOOL_DEFAULT_TIMEOUT_MS), PHP_INI_ALL,
                   OnUpdateBrokerTimeout, broker_timeout, zend_pgpool_globals, pgpool_globals)
+STD_PHP_INI_ENTRY("pgpool.max_message_size", "1G", PHP_INI_ALL, OnUpdateMaxMessageSize,
+                  max_message_size, zend_pgpool_globals, pgpool_globals)
 PHP_INI_END()
 
 /* ---- what the pool layer asks of its host (pgpool_proc.h) ---- */

@@ -33,12 +33,14 @@
  * transactional). Inside a transaction (or while the lease is pinned or held in session mode)
  * lastInsertId() asks the held connection, as pdo_pgsql does.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "php.h"
 #include "zend_exceptions.h"
 #include "zend_smart_str.h"
 
+#include "php_pgpool.h"
 #include "pgpool_driver_int.h"
 
 /* Round-trip segments: each ends with one ReadyForQuery. */
@@ -87,6 +89,16 @@ static void exec_lost_error(pgpool_dbh *H, pdo_stmt_t *stmt, int rc, const pgpoo
 	pgpool_pool_count_error(H->pool);
 	if (quiet)
 		return;
+	if (rc == PGPOOL_WIRE_PROTO && rt->err == EMSGSIZE) {
+		char m[200];
+
+		snprintf(m, sizeof(m),
+		         "the server sent a message longer than pgpool.max_message_size (" ZEND_LONG_FMT
+		         " bytes): the connection was discarded",
+		         PGPOOL_G(max_message_size));
+		pgpool_error(H->dbh, stmt, "08P01", m);
+		return;
+	}
 	if (rc == PGPOOL_WIRE_PROTO) {
 		pgpool_error(H->dbh, stmt, "08P01",
 		             "lost synchronization with server: the connection was discarded");

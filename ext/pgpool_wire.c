@@ -24,6 +24,7 @@
 
 #include "php.h"
 
+#include "php_pgpool.h"
 #include "pgpool_wire.h"
 
 /* Room kept free for a read, and the size the input buffer shrinks back to after big results. */
@@ -70,6 +71,16 @@ void pgpool_wire_shutdown(void)
 	pgp_buf_free(&wire_in);
 	pgp_buf_free(&wire_out);
 	wire_rpos = wire_scan = 0;
+}
+
+/* Longest backend message accepted (pgpool.max_message_size): pgp_be_next() checks the length
+ * word before anything of the message is buffered, so a broken or hostile server cannot make
+ * this process allocate more. */
+static size_t wire_max_msg(void)
+{
+	zend_long v = PGPOOL_G(max_message_size);
+
+	return v > 0 && (uint64_t)v <= PGP_MSG_MAX_DEFAULT ? (size_t)v : PGP_MSG_MAX_DEFAULT;
 }
 
 static bool php_timed_out(void)
@@ -144,7 +155,7 @@ static void wire_scan_input(pgpool_wire_rt *rt)
 	size_t used;
 	char status;
 
-	while (pgp_be_next(wire_in.data + wire_scan, wire_in.len - wire_scan, PGP_MSG_MAX_DEFAULT,
+	while (pgp_be_next(wire_in.data + wire_scan, wire_in.len - wire_scan, wire_max_msg(),
 	                   &m, &used) == 1) {
 		if (m.type == PGP_BE_READY_FOR_QUERY && pgp_be_ready_for_query(&m, &status) == 0) {
 			wire_rfq_scanned++;
@@ -233,7 +244,7 @@ static int wire_cancel_and_drain(pgpool_wire_rt *rt, int reason)
 		return PGPOOL_WIRE_IO;
 	for (;;) {
 		while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
-		                         PGP_MSG_MAX_DEFAULT, &m, &used)) == 1) {
+		                         wire_max_msg(), &m, &used)) == 1) {
 			wire_rpos += used;
 			if (m.type == PGP_BE_NOTIFICATION && rt->on_notify != NULL)
 				rt->on_notify(rt->notify_ctx, &m);
@@ -359,7 +370,7 @@ static int wire_finish(pgpool_wire_rt *rt)
 	int rc;
 
 	while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
-	                         PGP_MSG_MAX_DEFAULT, &m, &used)) == 1) {
+	                         wire_max_msg(), &m, &used)) == 1) {
 		/* A notification or notice that raced our ReadyForQuery carries nothing we owe
 		 * anyone; anything else (an error before the server hangs up) ends the connection.
 		 */
@@ -388,7 +399,7 @@ int pgpool_wire_next(pgpool_wire_rt *rt, pgp_msg *msg)
 		return wire_finish(rt);
 	for (;;) {
 		rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
-		                 PGP_MSG_MAX_DEFAULT, msg, &used);
+		                 wire_max_msg(), msg, &used);
 		if (rc == 1 && msg->type == PGP_BE_NOTIFICATION) {
 			if (rt->on_notify != NULL)
 				rt->on_notify(rt->notify_ctx, msg);
@@ -405,8 +416,10 @@ int pgpool_wire_next(pgpool_wire_rt *rt, pgp_msg *msg)
 			}
 			return 1;
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			rt->err = rc == -EMSGSIZE ? EMSGSIZE : 0;
 			return PGPOOL_WIRE_PROTO;
+		}
 		rc = wire_read(rt, used, rt->deadline_us, false);
 		if (rc > 0)
 			return wire_cancel_and_drain(rt, rc);
@@ -453,7 +466,7 @@ int pgpool_wire_idle(pgpool_lease *l, uint32_t timeout_ms, pgpool_wire_notify_fn
 		if (rc != 0)
 			return PGPOOL_WIRE_IO;
 		while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
-		                         PGP_MSG_MAX_DEFAULT, &m, &used)) == 1) {
+		                         wire_max_msg(), &m, &used)) == 1) {
 			wire_rpos += used;
 			if (m.type == PGP_BE_NOTIFICATION) {
 				if (on_notify != NULL)

@@ -24,6 +24,7 @@ extern zend_module_entry pgpool_module_entry;
 ZEND_BEGIN_MODULE_GLOBALS(pgpool)
 	char *socket;             /* pgpool.socket: the broker's control socket */
 	zend_long broker_timeout; /* pgpool.broker_timeout: ms to wait for a broker reply */
+	zend_long max_message_size; /* pgpool.max_message_size: longest backend message accepted */
 ZEND_END_MODULE_GLOBALS(pgpool)
 /* clang-format on */
 
