@@ -92,10 +92,11 @@ static void exec_lost_error(pgpool_dbh *H, pdo_stmt_t *stmt, int rc, const pgpoo
 	if (rc == PGPOOL_WIRE_PROTO && rt->err == EMSGSIZE) {
 		char m[200];
 
-		snprintf(m, sizeof(m),
-		         "the server sent a message longer than pgpool.max_message_size (" ZEND_LONG_FMT
-		         " bytes): the connection was discarded",
-		         PGPOOL_G(max_message_size));
+		snprintf(
+		    m, sizeof(m),
+		    "the server sent a message longer than pgpool.max_message_size (" ZEND_LONG_FMT
+		    " bytes): the connection was discarded",
+		    PGPOOL_G(max_message_size));
 		pgpool_error(H->dbh, stmt, "08P01", m);
 		return;
 	}

@@ -155,8 +155,8 @@ static void wire_scan_input(pgpool_wire_rt *rt)
 	size_t used;
 	char status;
 
-	while (pgp_be_next(wire_in.data + wire_scan, wire_in.len - wire_scan, wire_max_msg(),
-	                   &m, &used) == 1) {
+	while (pgp_be_next(wire_in.data + wire_scan, wire_in.len - wire_scan, wire_max_msg(), &m,
+	                   &used) == 1) {
 		if (m.type == PGP_BE_READY_FOR_QUERY && pgp_be_ready_for_query(&m, &status) == 0) {
 			wire_rfq_scanned++;
 			pgpool_lease_set_txn(rt->lease, status);
@@ -369,8 +369,8 @@ static int wire_finish(pgpool_wire_rt *rt)
 	size_t used;
 	int rc;
 
-	while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
-	                         wire_max_msg(), &m, &used)) == 1) {
+	while ((rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos, wire_max_msg(),
+	                         &m, &used)) == 1) {
 		/* A notification or notice that raced our ReadyForQuery carries nothing we owe
 		 * anyone; anything else (an error before the server hangs up) ends the connection.
 		 */
@@ -398,8 +398,8 @@ int pgpool_wire_next(pgpool_wire_rt *rt, pgp_msg *msg)
 	if (rt->rfq_left == 0)
 		return wire_finish(rt);
 	for (;;) {
-		rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos,
-		                 wire_max_msg(), msg, &used);
+		rc = pgp_be_next(wire_in.data + wire_rpos, wire_in.len - wire_rpos, wire_max_msg(),
+		                 msg, &used);
 		if (rc == 1 && msg->type == PGP_BE_NOTIFICATION) {
 			if (rt->on_notify != NULL)
 				rt->on_notify(rt->notify_ctx, msg);
