@@ -19,6 +19,7 @@
 #include "pdo/php_pdo.h"
 #include "pdo/php_pdo_driver.h"
 #include "pdo/php_pdo_error.h"
+#include "zend_attributes.h"
 #include "zend_exceptions.h"
 #include "zend_smart_str.h"
 
@@ -734,6 +735,13 @@ zend_result pgpool_driver_minit(INIT_FUNC_ARGS)
 
 	INIT_CLASS_ENTRY(ce, "PgPool", pgpool_class_methods);
 	pgpool_ce = zend_register_internal_class_ex(&ce, php_pdo_get_dbh_ce());
+#if PHP_VERSION_ID >= 80200
+	/* As PDO::__construct(): stack traces and uncaught exceptions show the password as
+	 * Object(SensitiveParameterValue). */
+	zend_add_parameter_attribute(zend_hash_str_find_ptr(&pgpool_ce->function_table, "__construct",
+	                                                    sizeof("__construct") - 1),
+	                             2, ZSTR_KNOWN(ZEND_STR_SENSITIVEPARAMETER), 0);
+#endif
 	/* PDO::PGSQL_ATTR_DISABLE_PREPARES exists only with pdo_pgsql loaded; PgPool has its own
 	 * (unless it inherited pdo_pgsql's, which has the same value). */
 	if (!zend_hash_str_exists(&pgpool_ce->constants_table, "PGSQL_ATTR_DISABLE_PREPARES",
