@@ -164,9 +164,9 @@ static void orphan_done(struct server *s)
 			count++;
 	}
 	orphans.terminated += n > 0 ? (uint32_t)n : 0;
-	log_msg(LOG_INFO, s->pool->cfg->name, s->index,
-	        "terminated %d of %u backend(s) left by the previous broker (the others were gone "
-	        "already)",
+	log_msg(n == (int)count ? LOG_INFO : LOG_WARNING, s->pool->cfg->name, s->index,
+	        "terminated %d of %u backend(s) left by the previous broker (any other was gone "
+	        "already, or is not this pool's user's: check pg_stat_activity)",
 	        n, count);
 	for (uint32_t i = 0; i < orphans.n; i++) {
 		if (!orphans.v[i].done && orphans.v[i].via == s)

@@ -37,6 +37,14 @@ stop() {
 	rm -f "$(fl_dir bt)/broker.pid"
 	echo $(($(fl_now_ms) - t0))
 }
+# long_txn TAG MS: start the broker again and one worker whose transactions stay open MS ms;
+# returns once one is open.
+long_txn() {
+	fl_broker_restart bt || t_fail "the broker did not start again"
+	fl_load_start 1 "$1" "$sock" "$2" 5
+	fl_wait 10 'test "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = '"'app'"' AND state = '"'idle in transaction'"'")" -ge 1' ||
+		t_fail "$1: the long transaction did not start"
+}
 pool='min_connections = 2
 max_connections = 4
 acquire_timeout = 2s'
@@ -69,10 +77,7 @@ grep -q "08004.*shutting down" <<<"$refused" || t_fail "graceful: an attached wo
 fl_wait 2 "test \"\$(alive '$backends')\" = 0" || t_fail "graceful: backends left open: $backends"
 
 # ---- bounded by shutdown_timeout ----
-fl_broker_restart bt || t_fail "the broker did not start again"
-fl_load_start 1 tl "$sock" 4500 5
-fl_wait 10 'test "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = '"'app'"' AND state = '"'idle in transaction'"'")" -ge 1' ||
-	t_fail "bounded: the long transaction did not start"
+long_txn tl 4500
 took=$(stop TERM)
 fl_load_stop tl
 cut=$(fl_load_lines tl | sed -n 1p)
@@ -82,10 +87,7 @@ grep -q "shutdown: still in use after shutdown_timeout" "$log" || t_fail "bounde
 [[ $cut =~ ^(uncertain|err)\ ([^ ]+) ]] || t_fail "bounded: the cut transaction did not fail: $cut"
 
 # ---- fast ----
-fl_broker_restart bt || t_fail "the broker did not start again"
-fl_load_start 1 ti "$sock" 2500 5
-fl_wait 10 'test "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = '"'app'"' AND state = '"'idle in transaction'"'")" -ge 1' ||
-	t_fail "fast: the transaction did not start"
+long_txn ti 2500
 took=$(stop INT)
 fl_load_stop ti
 t_say "fast: injected SIGINT with a transaction in flight; observed: exit after $took ms; the worker: $(fl_load_lines ti | sed -n 1p | cut -c1-200)"
