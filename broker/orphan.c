@@ -156,17 +156,25 @@ static void orphan_check_all_done(void)
 
 static void orphan_done(struct server *s)
 {
-	int n = atoi(s->reset.value);
+	unsigned n = 0, open = 0;
 	uint32_t count = 0;
 
+	if (sscanf(s->reset.value, "%u/%u", &n, &open) != 2)
+		n = open = 0;
 	for (uint32_t i = 0; i < orphans.n; i++) {
 		if (!orphans.v[i].done && orphans.v[i].via == s)
 			count++;
 	}
-	orphans.terminated += n > 0 ? (uint32_t)n : 0;
-	log_msg(n == (int)count ? LOG_INFO : LOG_WARNING, s->pool->cfg->name, s->index,
-	        "terminated %d of %u backend(s) left by the previous broker (any other was gone "
-	        "already, or is not this pool's user's: check pg_stat_activity)",
+	orphans.terminated += n;
+	if (open > n)
+		log_msg(
+		    LOG_WARNING, s->pool->cfg->name, s->index,
+		    "%u backend(s) left by the previous broker are still open under another user "
+		    "or application_name: not terminated (check pg_stat_activity)",
+		    open - n);
+	log_msg(LOG_INFO, s->pool->cfg->name, s->index,
+	        "terminated %u of %u backend(s) left by the previous broker (the others were gone "
+	        "already)",
 	        n, count);
 	for (uint32_t i = 0; i < orphans.n; i++) {
 		if (!orphans.v[i].done && orphans.v[i].via == s)
@@ -219,11 +227,25 @@ static void orphan_terminate(struct pool *p, uint64_t now)
 	uint32_t batch = 0;
 	const char *a;
 
+	/* The name comes from our own config; quote it as a literal anyway. */
+	a = orphan_app_name(p);
+	len = 0;
+	for (; *a && len + 3 < sizeof(app); a++) {
+		if (*a == '\'')
+			app[len++] = '\'';
+		app[len++] = *a;
+	}
+	app[len] = '\0';
+	/* "terminated/still open": only the pool's user's backends with its application_name are
+	 * terminated; any other pid of the list still open is reported, not touched. */
 	len = (size_t)snprintf(sql, sizeof(sql),
-	                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-	                       "WHERE usename = current_user AND backend_type = 'client backend' "
-	                       "AND pid <> pg_backend_pid() AND pid IN (");
-	for (uint32_t i = 0; i < orphans.n && batch < ORPHAN_PER_QUERY; i++) {
+	                       "SELECT coalesce(sum(CASE WHEN usename = current_user AND "
+	                       "application_name = '%s' AND backend_type = 'client backend' THEN "
+	                       "pg_terminate_backend(pid)::int ELSE 0 END), 0) || '/' || count(*) "
+	                       "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND pid IN (",
+	                       app);
+	for (uint32_t i = 0; i < orphans.n && batch < ORPHAN_PER_QUERY && len < sizeof(sql) - 16;
+	     i++) {
 		struct orphan *o = &orphans.v[i];
 		if (o->done || o->via || strcmp(o->pool, p->cfg->name) != 0 ||
 		    !orphan_ready(o, now))
@@ -242,17 +264,7 @@ static void orphan_terminate(struct pool *p, uint64_t now)
 	}
 	if (!s)
 		return;
-	/* The name comes from our own config; quote it as a literal anyway. */
-	a = orphan_app_name(p);
-	len = 0;
-	for (; *a && len + 3 < sizeof(app); a++) {
-		if (*a == '\'')
-			app[len++] = '\'';
-		app[len++] = *a;
-	}
-	app[len] = '\0';
-	snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), ") AND application_name = '%s'",
-	         app);
+	snprintf(sql + len, sizeof(sql) - len, ")");
 	reset_query(s, sql, replies, PGP_ARRAY_LEN(replies), "orphan cleanup", false, orphan_done);
 }
 
