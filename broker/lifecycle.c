@@ -22,7 +22,6 @@ void lifecycle_connected(struct server *s)
 
 	s->checked_us = now;
 	s->expires_us = 0;
-	s->recycle = false;
 	if (life == 0)
 		return;
 	/* 85%..115% of max_lifetime: connections opened together do not expire together. */

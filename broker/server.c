@@ -326,6 +326,7 @@ int server_connect(struct server *s)
 	}
 	s->gen = gen;
 	s->phase = SERVER_CONNECTING;
+	s->recycle = false; /* a reload changing the dsn meanwhile sets it again */
 	s->fd = -1;
 	s->backend_pid = 0;
 	s->slot->backend_pid = 0;
