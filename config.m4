@@ -67,6 +67,9 @@ if test "$PHP_PGPOOL" != "no"; then
   PHP_ADD_EXTENSION_DEP(pgpool, pdo)
   if test -n "$PGPOOL_SAN"; then
     PGPOOL_SHARED_LIBADD="$PGPOOL_SHARED_LIBADD $PGPOOL_SAN"
+  else
+    dnl Full RELRO: the GOT is read-only once loaded (pdo is always loaded before us).
+    PGPOOL_SHARED_LIBADD="$PGPOOL_SHARED_LIBADD -Wl,-z,relro,-z,now"
   fi
   PHP_SUBST(PGPOOL_SHARED_LIBADD)
 
