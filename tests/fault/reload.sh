@@ -10,6 +10,7 @@
 #  - the removed pool drains: status draining, a new process cannot attach to it (08001), the
 #    transaction in flight on it commits, the worker's next lease is refused with 08004 saying the
 #    pool was removed, then the pool is closed, gone from pgpool_stats() and its backends closed;
+#  - a changed dsn recycles the pool's connections (application_name=reloaded on all of them);
 #  - an invalid file is refused and changes nothing.
 # Exactly the committed rows exist (direct connection).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +28,10 @@ stats() { # name status min max total, one line per pool of pgpool_stats()
 	php_rl -r 'foreach (pgpool_stats() as $n => $s) { echo "$n $s[status] $s[min] $s[max] $s[total]\n"; }'
 }
 stat_of() { stats | awk -v p="$1" -v f="$2" '$1 == p { print $f }'; }
+pool_pids() { # backend pids in the private broker's slots of pool $1, each followed by a comma
+	"$PGPOOL_TEST_TOOLS/pgp-worker" -S "$sock" --stats 2>/dev/null |
+		awk -v p="pool=$1" '$1 == "slot" && $2 == p && $7 != "backend_pid=0" { sub("backend_pid=", "", $7); printf "%s,", $7 }'
+}
 hup() { kill -HUP "$(cat "$(fl_dir rl)/broker.pid")"; }
 W=("$PGPOOL_TEST_TOOLS/pgp-worker" -S "$sock" -U app -P secret)
 concurrent() { # concurrent POOL N: N workers hold a lease 1 s each at the same time; prints ms
@@ -54,7 +59,7 @@ fl_wait 10 'test "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE 
 	t_fail "the worker on gone did not start a transaction"
 before=$(stats | tr '\n' ';')
 ms=$(concurrent main 4) || t_fail "main did not serve 4 workers before the reload"
-gone_pids=$(t_sql postgres "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = 'tiny' AND usename = 'app'")
+gone_pids=$(pool_pids gone)
 t_say "before: $before 4 x 1 s holds on main took $ms ms (max 2)"
 
 # ---- the reload ----
@@ -97,9 +102,26 @@ t_say "observed: on gone, $spanning transaction(s) in flight committed; then: $(
 grep -q "^err 08004 .*removed from pgpool-broker's configuration" <<<"$refused" || t_fail "the next lease on gone was not refused with 08004: $refused"
 fl_wait 5 '! stats | grep -q "^gone "' || t_fail "gone did not close: $(stats | tr '\n' ';')"
 grep -q "\[pool=gone\] drained and closed" "$log" || t_fail "no 'drained and closed' for gone in the log"
-[ "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE pid IN ($gone_pids) OR (datname = 'tiny' AND usename = 'app')")" = 0 ] ||
+[ "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE pid IN (${gone_pids}0)")" = 0 ] ||
 	t_fail "backends of gone are still open"
-t_say "observed: gone closed, its backends ($gone_pids) closed, pgpool_stats: $(stats | tr '\n' ';')"
+t_say "observed: gone closed, its backends (${gone_pids%,}) closed, pgpool_stats: $(stats | tr '\n' ';')"
+
+# ---- a changed dsn recycles the pool's connections ----
+main_pids() { pool_pids main; }
+old_main=$(main_pids)
+sed -i "s/^dsn = host=127.0.0.1 port=$PGPOOL_TEST_PGPORT dbname=app user=app$/& application_name=reloaded/" "$ini"
+grep -q "application_name=reloaded" "$ini" || t_fail "could not edit the config"
+hup
+recycled() {
+	local pids
+	pids=$(main_pids)
+	[ -n "$pids" ] && [ "$(t_sql postgres "SELECT count(*) FILTER (WHERE application_name <> 'reloaded')
+		|| '/' || count(*) FROM pg_stat_activity WHERE pid IN (${pids}0)")" = 0/3 ]
+}
+fl_wait 5 recycled || t_fail "main's connections were not recycled with the new dsn: $(main_pids)"
+t_say "observed: main's dsn changed: connections ${old_main%,} replaced by $(main_pids | sed 's/,$//') with application_name=reloaded"
+[ "$(t_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE pid IN (${old_main}0)")" = 0 ] ||
+	t_fail "old connections of main are still open"
 
 # ---- an invalid file changes nothing ----
 cp "$ini" "$PGPOOL_TEST_TMP/good.ini"
