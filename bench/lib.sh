@@ -44,6 +44,7 @@ mode = transaction
 acquire_timeout = 30s
 INI
 	done
+	chmod 600 "$file" # it holds a password: the broker refuses configs others can read
 }
 
 bench_pgbouncer_start() {

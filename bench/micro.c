@@ -231,11 +231,15 @@ static int contend_worker(struct contend_shared *sh, int w, int ready_fd, int go
 
 	pgpool_process_init();
 	pgpool_pool *pool = open_pool(opt_contend);
-	uint32_t want = pool->nslots < 64 ? pool->nslots : 64;
+	/* The slot capacity may exceed the pool's size (room for a reload): lease what exists. */
+	uint32_t want = atomic_load(&pgpool_priv(pool)->shm_pool->max_connections);
 
+	if (want > 64)
+		want = 64;
 	/* Collect every slot's fd once, alone, so the timed part measures waiting, not transfers.
-	 */
-	pthread_mutex_lock(&sh->warm_lock);
+	 * The lock is robust: a worker that dies holding it does not stall the others. */
+	if (pthread_mutex_lock(&sh->warm_lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&sh->warm_lock);
 	for (uint32_t i = 0; i < want; i++)
 		if (pgpool_lease_acquire(pool, &held[i], &err) < 0)
 			fail("warm acquire", &err);
@@ -279,7 +283,11 @@ static void bench_contention(void)
 	sh->cap = cap;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
 	pthread_mutex_init(&sh->warm_lock, &ma);
+	fflush(stdout); /* the children must not print what the parent buffered */
+	/* Nothing here may hang a benchmark run: SIGALRM ends the parent if the workers stall. */
+	alarm((unsigned)(120 + opt_seconds));
 	for (int w = 0; w < opt_workers; w++) {
 		pid_t pid = fork();
 
@@ -288,6 +296,7 @@ static void bench_contention(void)
 		if (pid == 0) {
 			close(ready[0]);
 			close(go[1]);
+			alarm(0);
 			_exit(contend_worker(sh, w, ready[1], go[0]));
 		}
 	}
@@ -305,6 +314,7 @@ static void bench_contention(void)
 			bad++;
 	}
 	elapsed = now_ns() - t0;
+	alarm(0);
 	if (bad)
 		fail("contention workers failed", NULL);
 	for (int w = 0; w < opt_workers; w++)

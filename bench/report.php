@@ -325,7 +325,7 @@ function report(string $runs_file, string $micro_file, string $out_file): int
 	if ($errors) {
 		echo "\n$errors requests failed: see the logs of the run\n";
 	}
-	return $results ? 0 : 1;
+	return ($results || $micro) ? 0 : 1;
 }
 
 if (($argv[1] ?? '') === 'micro' && $argc === 4) {
