@@ -276,7 +276,7 @@ static int out_render_table(const struct admin_out *o, pgp_buf *b)
 			if (row < 0) {
 				char head[64];
 				size_t k;
-				for (k = 0; c->key[k] && k < sizeof(head) - 1; k++)
+				for (k = 0; k < sizeof(head) - 1 && c->key[k]; k++)
 					head[k] = (char)toupper((unsigned char)c->key[k]);
 				head[k] = '\0';
 				rc = reqsrv_printf(b, "%s%*s", sep ? "  " : "",

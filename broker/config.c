@@ -1041,8 +1041,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 
 	memset(cfg, 0, sizeof(*cfg));
 	rc = config_read_file(path, &text, err, errlen);
-	if (rc)
-		return rc;
+	if (rc || !text)
+		return rc ? rc : -EIO;
 	rc = config_parse(path, text, cfg, err, errlen);
 	explicit_bzero(text, strlen(text));
 	free(text);

@@ -128,7 +128,8 @@ static int render_broker(pgp_buf *b)
 
 	if (f) {
 		long size;
-		if (fscanf(f, "%ld %ld", &size, &rss_pages) != 2)
+		/* The kernel writes two decimal numbers; anything else counts as 0. */
+		if (fscanf(f, "%ld %ld", &size, &rss_pages) != 2) // NOLINT(cert-err34-c)
 			rss_pages = 0;
 		fclose(f);
 	}
@@ -461,7 +462,7 @@ int metrics_listen(void)
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 	                         .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai = NULL;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t sslen = sizeof(ss);
 	char host[NI_MAXHOST], bhost[NI_MAXHOST], bport[NI_MAXSERV];
 	const char *port;

@@ -333,10 +333,9 @@ void pool_drain(struct pool *p)
 	         pool_live(p));
 	for (uint32_t j = 0; j < p->nslots; j++) {
 		struct server *s = &p->servers[j];
-		if (s->phase == SERVER_CONNECTING)
-			server_close(s, false, "pool removed from the configuration");
-		else if (s->phase == SERVER_READY &&
-		         server_hold(s, pgp_slot_word(PGP_SLOT_IDLE, 0, s->gen)) == 0)
+		if (s->phase == SERVER_CONNECTING ||
+		    (s->phase == SERVER_READY &&
+		     server_hold(s, pgp_slot_word(PGP_SLOT_IDLE, 0, s->gen)) == 0))
 			server_close(s, false, "pool removed from the configuration");
 	}
 }

@@ -242,6 +242,8 @@ static void worker_list_pools(char *out, size_t cap)
 
 	out[0] = '\0';
 	for (uint32_t i = 0; i < broker.npools && n + 1 < cap; i++) {
+		/* npools > 0 means pools was allocated (the analyzer cannot tell). */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		const struct config_pool *pc = broker.pools[i].cfg;
 		int w;
 		if (!pool_active(&broker.pools[i]))
@@ -737,6 +739,8 @@ int worker_listen(void)
 	/* Kept when a cancelled shutdown listens again (pgpool-cli shutdown cancel): the
 	 * connections that stayed open remain known. */
 	if (!broker.conn_by_id)
+		/* An array of pointers: the size of one pointer is right. */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		broker.conn_by_id = calloc(WORKER_BUCKETS, sizeof(*broker.conn_by_id));
 	if (!broker.conn_by_id)
 		return -ENOMEM;
