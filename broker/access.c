@@ -131,6 +131,18 @@ int access_parse_user(const char *v, uid_t *uid, char *why, size_t cap)
 	return 0;
 }
 
+int access_parse_group(const char *v, gid_t *gid, char *why, size_t cap)
+{
+	uint32_t id;
+
+	if (access_lookup_group(v, &id) < 0) {
+		snprintf(why, cap, "no such group \"%s\"", v);
+		return -EINVAL;
+	}
+	*gid = (gid_t)id;
+	return 0;
+}
+
 int access_parse_auth(const char *v, uint32_t *auth)
 {
 	if (strcmp(v, "password") == 0)

@@ -48,8 +48,10 @@ struct access_list {
 int access_parse_uids(const char *v, struct access_list *out, char *why, size_t cap) PGP_WUR;
 /* The same for group names or gids. */
 int access_parse_gids(const char *v, struct access_list *out, char *why, size_t cap) PGP_WUR;
-/* One user name or uid (e.g. socket_owner). 0 or -EINVAL with the reason in why. */
+/* One user name or uid. 0 or -EINVAL with the reason in why. */
 int access_parse_user(const char *v, uid_t *uid, char *why, size_t cap) PGP_WUR;
+/* One group name or gid (socket_group, admin_group). 0 or -EINVAL with the reason in why. */
+int access_parse_group(const char *v, gid_t *gid, char *why, size_t cap) PGP_WUR;
 /* "password" or "peer". 0 or -EINVAL. */
 int access_parse_auth(const char *v, uint32_t *auth) PGP_WUR;
 void access_list_free(struct access_list *l);

@@ -78,7 +78,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -211,19 +210,12 @@ static int broker_socket_mode(struct config_parser *p, const char *v)
 static int config_group(struct config_parser *p, const char *key, const char *v, gid_t *gid,
                         char name[64])
 {
-	struct group gr, *res = NULL;
-	char buf[4096];
-	uint32_t n;
+	char why[128];
 
 	if (strlen(v) >= 64)
 		return config_fail(p, p->line, "%s name is too long", key);
-	if (config_parse_uint(v, INT32_MAX, &n) == 0) {
-		*gid = (gid_t)n;
-	} else {
-		if (getgrnam_r(v, &gr, buf, sizeof(buf), &res) != 0 || !res)
-			return config_fail(p, p->line, "%s \"%s\": no such group", key, v);
-		*gid = res->gr_gid;
-	}
+	if (access_parse_group(v, gid, why, sizeof(why)) < 0)
+		return config_fail(p, p->line, "%s \"%s\": no such group", key, v);
 	snprintf(name, 64, "%s", v);
 	return 0;
 }
