@@ -12,6 +12,12 @@ source "$here/../lib/testlib.sh"
 source "$here/../lib/deps.sh"
 root=$(cd "$here/../.." && pwd)
 
+if [ -n "${PGPOOL_TEST_SANITIZER:-}" ]; then
+	# Ten times slower and instrumented: nothing a benchmark could say; the plain run covers it.
+	echo "skip: benchmarks are not meaningful under $PGPOOL_TEST_SANITIZER"
+	exit 77
+fi
+
 if ! deps_install pgbouncer pgpool2 >"$PGPOOL_TEST_TMP/deps.log" 2>&1; then
 	cat "$PGPOOL_TEST_TMP/deps.log"
 	echo "skip: PgBouncer and Pgpool-II are not installed and could not be installed"
