@@ -28,6 +28,7 @@ Attached pools => 0
 Cached backend fds => 0
 Directive => Local Value => Master Value
 pgpool.broker_timeout => 5000 => 5000
+pgpool.max_message_size => 1G => 1G
 pgpool.socket => %s.sock => %s.sock
 --
 int(1)
