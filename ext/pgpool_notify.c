@@ -93,6 +93,7 @@ PHP_METHOD(PgPool_Ext, pgsqlGetNotify)
 	pdo_dbh_t *dbh;
 	pgpool_dbh *H;
 	zend_long mode = PDO_FETCH_USE_DEFAULT, timeout = 0;
+	uint64_t deadline, now;
 	pgpool_notify *n;
 
 	if (zend_parse_parameters(ZEND_NUM_ARGS(), "|ll", &mode, &timeout) == FAILURE)
@@ -114,6 +115,16 @@ PHP_METHOD(PgPool_Ext, pgsqlGetNotify)
 		timeout = INT_MAX;
 	}
 	H = dbh->driver_data;
+	/* A wait is a database wait: PHP's time limit bounds it by the wall clock too
+	 * (pgpool_timeout.c). */
+	deadline = pgpool_timeout_deadline_us();
+	if (deadline != 0) {
+		now = pgp_now_us();
+		if (now >= deadline)
+			pgpool_timeout_raise();
+		if ((uint64_t)timeout * 1000u > deadline - now)
+			timeout = (zend_long)((deadline - now + 999) / 1000);
+	}
 
 	if (!notify_consume(H, 0)) {
 		PDO_HANDLE_DBH_ERR();
@@ -132,8 +143,11 @@ PHP_METHOD(PgPool_Ext, pgsqlGetNotify)
 		}
 	}
 	n = notify_pop(H);
-	if (n == NULL)
+	if (n == NULL) {
+		if (pgpool_timeout_expired())
+			pgpool_timeout_raise();
 		RETURN_FALSE;
+	}
 	array_init(return_value);
 	if (mode == PDO_FETCH_NUM || mode == PDO_FETCH_BOTH) {
 		add_index_string(return_value, 0, n->channel);
