@@ -82,7 +82,10 @@ int pgp_shm_format(void *base, size_t size, uint32_t npools_cap, uint32_t nslots
 		return -EINVAL;
 	if (size < pgp_shm_layout_size(npools_cap, nslots))
 		return -ENOSPC;
-	memset(base, 0, size);
+	/* The rings stay untouched: a fresh segment (ftruncate) or anonymous mapping is already
+	 * zero (every cell FREE), and not touching them keeps the rings of unused pools out of RSS.
+	 */
+	memset(base, 0, off_rings(npools_cap, nslots));
 	h->magic = PGP_SHM_MAGIC;
 	h->version = PGP_SHM_VERSION;
 	h->header_size = sizeof(*h);
@@ -702,6 +705,21 @@ uint32_t pgp_pool_cancel_waiters(pgp_shm *shm, struct pgp_shm_pool *pool, uint32
 	}
 	ring_unlock(pool);
 	return n;
+}
+
+bool pgp_pool_can_grow(const pgp_shm *shm, const struct pgp_shm_pool *pool)
+{
+	uint32_t max = atomic_load_explicit(&pool->max_connections, memory_order_relaxed);
+	uint32_t n, open = 0, i;
+	const struct pgp_shm_slot *slots = pool_slots(shm, pool, &n);
+
+	for (i = 0; i < n && open < max; i++) {
+		uint64_t w = atomic_load_explicit(&slots[i].word, memory_order_relaxed);
+
+		if (pgp_slot_word_state(w) != PGP_SLOT_EMPTY)
+			open++;
+	}
+	return open < max;
 }
 
 void pgp_pool_count_states(const pgp_shm *shm, const struct pgp_shm_pool *pool, uint32_t out[8])

@@ -290,7 +290,8 @@ typedef struct pgp_shm {
 size_t pgp_shm_layout_size(uint32_t npools_cap, uint32_t nslots);
 
 /*
- * Lay out a fresh zeroed segment of pgp_shm_layout_size() bytes at base (broker only): fills the
+ * Lay out a fresh segment of pgp_shm_layout_size() bytes at base (broker only; the memory must
+ * come zero-filled, as a new ftruncate'd segment or an anonymous mapping does): fills the
  * header (magic, version, sizes, offsets, epoch) and resolves the pgp_shm view. Pools and slots
  * are left zeroed for the broker to fill in; the header state is PGP_SHM_RUNNING only once the
  * broker calls pgp_shm_publish().
@@ -370,6 +371,10 @@ int pgp_pool_offer(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot,
  * reclaimed by the caller), or with attach_id 0 cancel every waiting cell and wake its waiter
  * (pool disabled, circuit open, draining: waiters return -EPERM). Returns cells changed. */
 uint32_t pgp_pool_cancel_waiters(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t attach_id);
+
+/* 1 if the pool has fewer backends (slots not EMPTY) than its max_connections, i.e. asking the
+ * broker to open another connection can help a waiter. */
+bool pgp_pool_can_grow(const pgp_shm *shm, const struct pgp_shm_pool *pool);
 
 /* Count slots by state (for stats): out[state] for each enum pgp_slot_state (array of 8). */
 void pgp_pool_count_states(const pgp_shm *shm, const struct pgp_shm_pool *pool, uint32_t out[8]);

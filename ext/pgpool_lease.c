@@ -30,9 +30,15 @@ struct acquire_ctx {
 /* Outcome of acquire_wait() asking the caller to check the broker and try again. */
 #define ACQUIRE_RECHECK (-2)
 
+/* Ask the broker for another connection only when the pool can still grow: at max_connections a
+ * GROW per wait would only cost the broker a wakeup (measured: 2.6 recvmsg per request). */
 static void on_enqueued(void *ctx)
 {
-	pgpool_proc_notify_grow(((struct acquire_ctx *)ctx)->pool);
+	struct acquire_ctx *a = ctx;
+
+	if (pgp_pool_can_grow(&a->map->shm, pgpool_priv(a->pool)->shm_pool)) {
+		pgpool_proc_notify_grow(a->pool);
+	}
 }
 
 /* Polled after every wakeup of a wait: PHP's time limit, or a broker that died while we wait
