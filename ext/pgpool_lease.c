@@ -151,6 +151,13 @@ static void err_pool_status(const pgpool_pool *pool, const pgpool_map *m,
 		               "draining; check the broker's config",
 		               pool->name);
 		break;
+	case PGP_POOL_CLOSED:
+		/* A worker that attached before the reload keeps its handle after the drain ends. */
+		pgpool_err_set(err, "08004",
+		               "pool \"%s\" was removed from pgpool-broker's configuration and is "
+		               "closed; check the broker's config",
+		               pool->name);
+		break;
 	default:
 		pgpool_err_set(err, "08006", "pool \"%s\" is not accepting leases (status %u)",
 		               pool->name, status);

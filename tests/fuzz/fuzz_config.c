@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "config.h"
 
 /* The redacted dsn must not depend on the password: redact again with every password pair
@@ -57,9 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint32_t i = 0; i < cfg.npools; i++) {
 			const struct config_pool *p = &cfg.pools[i];
 
-			if (!p->dsn || !p->password || p->max_connections == 0 ||
-			    p->min_connections > p->max_connections || !p->key.user[0] ||
-			    strlen(p->password) != p->password_len)
+			/* auth = peer pools may have no password (PostgreSQL peer/trust auth). */
+			if (!p->dsn || (!p->password && p->auth != ACCESS_AUTH_PEER) ||
+			    p->max_connections == 0 || p->min_connections > p->max_connections ||
+			    !p->key.user[0] || (p->password && strlen(p->password) != p->password_len))
 				abort();
 			redact_independent(p, dsn, sizeof(dsn));
 			redact_independent(p, big, sizeof(big));
