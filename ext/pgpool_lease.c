@@ -152,7 +152,8 @@ static void err_pool_status(const pgpool_pool *pool, const pgpool_map *m,
 		               pool->name);
 		break;
 	case PGP_POOL_CLOSED:
-		/* A worker that attached before the reload keeps its handle after the drain ends. */
+		/* A worker that attached before the reload keeps its handle after the drain ends.
+		 */
 		pgpool_err_set(err, "08004",
 		               "pool \"%s\" was removed from pgpool-broker's configuration and is "
 		               "closed; check the broker's config",

@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* auth = peer pools may have no password (PostgreSQL peer/trust auth). */
 			if (!p->dsn || (!p->password && p->auth != ACCESS_AUTH_PEER) ||
 			    p->max_connections == 0 || p->min_connections > p->max_connections ||
-			    !p->key.user[0] || (p->password && strlen(p->password) != p->password_len))
+			    !p->key.user[0] ||
+			    (p->password && strlen(p->password) != p->password_len))
 				abort();
 			redact_independent(p, dsn, sizeof(dsn));
 			redact_independent(p, big, sizeof(big));
