@@ -55,6 +55,7 @@ struct broker {
 	uint32_t next_attach_id;
 
 	bool ready_notified; /* READY=1 sent to systemd */
+	bool trim_pending;   /* PGconns were freed: the janitor gives their pages back */
 };
 
 extern struct broker broker;

@@ -18,9 +18,14 @@
 
 #define CANCEL_EXIT_WAIT_MS 2000u
 
+struct cancel_key {
+	PGcancel *pg;
+	uint32_t refs; /* the server's, plus one per job in flight */
+};
+
 struct cancel_job {
 	struct offload_job base; /* first: the job is freed through it */
-	PGcancel *cancel;
+	struct cancel_key *key;
 	uint32_t slot; /* global slot index */
 	uint32_t gen;  /* backend generation the cancel was for */
 	enum cancel_origin origin;
@@ -37,7 +42,7 @@ static void cancel_run(struct offload_job *base)
 {
 	struct cancel_job *job = (struct cancel_job *)base;
 
-	job->rc = PQcancel(job->cancel, job->err, sizeof(job->err)) ? 0 : -ECONNREFUSED;
+	job->rc = PQcancel(job->key->pg, job->err, sizeof(job->err)) ? 0 : -ECONNREFUSED;
 }
 
 static void cancel_done(struct offload_job *base)
@@ -64,8 +69,31 @@ static void cancel_done(struct offload_job *base)
 	} else {
 		worker_cancel_done(job->attach_id, job->seq, job->rc, job->err);
 	}
-	PQfreeCancel(job->cancel);
+	cancel_key_put(job->key);
 	free(job);
+}
+
+struct cancel_key *cancel_key_new(PGconn *conn)
+{
+	struct cancel_key *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->pg = PQgetCancel(conn);
+	if (!k->pg) {
+		free(k);
+		return NULL;
+	}
+	k->refs = 1;
+	return k;
+}
+
+void cancel_key_put(struct cancel_key *k)
+{
+	if (!k || --k->refs > 0)
+		return;
+	PQfreeCancel(k->pg);
+	free(k);
 }
 
 int cancel_init(void)
@@ -83,16 +111,13 @@ int cancel_submit(struct server *s, enum cancel_origin origin, uint32_t attach_i
 {
 	struct cancel_job *job;
 
-	if (!cancel_helper || !s->conn)
+	if (!cancel_helper || !s->cancel)
 		return -ENOTCONN;
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return -ENOMEM;
-	job->cancel = PQgetCancel(s->conn);
-	if (!job->cancel) {
-		free(job);
-		return -ENOMEM;
-	}
+	job->key = s->cancel;
+	job->key->refs++;
 	job->base.run = cancel_run;
 	job->base.done = cancel_done;
 	job->slot = s->pool->first_slot + s->index;

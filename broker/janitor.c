@@ -3,6 +3,8 @@
  */
 #include "janitor.h"
 
+#include <malloc.h>
+
 #include "broker.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -36,6 +38,12 @@ void janitor_run(void)
 	/* While stopping, this closes idle backends politely (Terminate) before anything is cut. */
 	for (uint32_t i = 0; i < broker.nservers; i++)
 		pool_check_slot(&broker.servers[i]);
+	if (broker.trim_pending) {
+		/* libpq allocated the freed PGconns on the connect helper's arena, whose free pages
+		 * glibc keeps otherwise: with hundreds of backends that is megabytes of RSS. */
+		broker.trim_pending = false;
+		(void)malloc_trim(0);
+	}
 	if (broker.state == BROKER_RUNNING) {
 		lifecycle_tick();
 		orphan_tick();

@@ -474,7 +474,7 @@ bool pool_all_prefilled(void)
 	return true;
 }
 
-static void pool_capture_params(struct pool *p, PGconn *conn)
+void pool_server_params(struct pool *p, PGconn *conn)
 {
 	struct pgp_ctl_attach_ok *ok = &p->attach_ok;
 
@@ -487,6 +487,7 @@ static void pool_capture_params(struct pool *p, PGconn *conn)
 			         pool_param_names[i]);
 	}
 	p->have_params = true;
+	p->params_new = true;
 }
 
 /* A new backend in the slot: nothing recorded about the previous one applies. */
@@ -505,8 +506,8 @@ void pool_server_connected(struct server *s)
 	struct pool *p = s->pool;
 
 	breaker_connect_ok(p);
-	if (!p->have_params) {
-		pool_capture_params(p, s->conn);
+	if (p->params_new) {
+		p->params_new = false;
 		worker_pool_ready(p);
 	}
 	pool_clear_slot(s->slot);

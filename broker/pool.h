@@ -8,6 +8,7 @@
 #ifndef BROKER_POOL_H
 #define BROKER_POOL_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct pool {
 	struct loop_timer backoff_timer;
 	bool prefill_done; /* reached min_connections, or the first attempt failed */
 	bool have_params;  /* attach_ok.params filled from a connected backend */
+	bool params_new;   /* have_params just set: pool_server_connected() tells waiting workers */
 	struct pgp_ctl_attach_ok attach_ok; /* template of the ATTACH_OK reply (no attach_id) */
 };
 
@@ -84,6 +86,9 @@ uint32_t pool_live(const struct pool *p);
 
 /* Events from server.c. */
 void pool_server_connected(struct server *s);
+/* Fill the pool's ATTACH_OK server parameters from a backend that just connected (the first
+ * one: they are the same for every backend of a pool), before its PGconn is freed. */
+void pool_server_params(struct pool *p, PGconn *conn);
 void pool_server_connect_failed(struct server *s, const char *why);
 /* discarded: the backend was broken or unusable, so it is replaced at once (not only up to
  * min_connections). */

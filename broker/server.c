@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "cancel.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "offload.h"
@@ -151,6 +152,37 @@ static void server_connect_failed(struct server *s, const char *why)
 	pool_server_connect_failed(s, msg);
 }
 
+/* Free the PGconn of a connected backend, keeping its socket. PQfinish would send Terminate on
+ * the socket and close it, so the socket moves to a new fd and /dev/null takes its old number for
+ * PQfinish to write to and close. On failure (no fd or memory) the PGconn simply stays. */
+static int server_free_libpq(struct server *s)
+{
+	int fd = PQsocket(s->conn), keep = -1, null_fd = -1, rc = 0;
+
+	keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (keep < 0 || null_fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	loop_release_fd(broker.loop, fd); /* epoll must forget the registration of the old number */
+	if (dup3(null_fd, fd, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	PQfinish(s->conn);
+	s->conn = NULL;
+	s->fd = keep;
+	keep = -1;
+	broker.trim_pending = true;
+out:
+	if (keep >= 0)
+		close(keep);
+	if (null_fd >= 0)
+		close(null_fd);
+	return rc;
+}
+
 static void server_connected(struct server *s)
 {
 	int fd = PQsocket(s->conn);
@@ -170,6 +202,14 @@ static void server_connected(struct server *s)
 	(void)PQsetnonblocking(s->conn, 1);
 	s->fd = fd;
 	s->backend_pid = PQbackendPID(s->conn);
+	if (!s->pool->have_params)
+		pool_server_params(s->pool, s->conn);
+	s->cancel = cancel_key_new(s->conn);
+	if (s->cancel) {
+		int rc = server_free_libpq(s);
+		if (rc < 0)
+			SERVER_LOG(LOG_WARNING, s, "keeping libpq's connection state: %s", strerror(-rc));
+	}
 	s->slot->backend_pid = s->backend_pid;
 	s->slot->connected_us = pgp_now_us();
 	atomic_store(&s->slot->leases, 0);
@@ -373,7 +413,18 @@ void server_close(struct server *s, bool discard, const char *why)
 		loop_release_fd(broker.loop, fd);
 		PQfinish(s->conn);
 		s->conn = NULL;
+	} else if (s->fd >= 0) {
+		/* What PQfinish would do: Terminate, so the backend ends without logging an unexpected
+		 * EOF; a discarded backend's protocol state is unknown, so it gets no message. */
+		static const char terminate[5] = {'X', 0, 0, 0, 4};
+		if (discard)
+			shutdown(s->fd, SHUT_RDWR);
+		else
+			(void)!send(s->fd, terminate, sizeof(terminate), MSG_NOSIGNAL | MSG_DONTWAIT);
+		loop_close_fd(broker.loop, s->fd);
 	}
+	cancel_key_put(s->cancel);
+	s->cancel = NULL;
 	s->fd = -1;
 	s->backend_pid = 0;
 	s->slot->backend_pid = 0;

@@ -3,10 +3,11 @@
  *
  * The broker connects with libpq's non-blocking API (PQconnectStartParams/PQconnectPoll): the loop
  * waits for the socket, and each libpq call runs on the connect helper thread (offload.c), because
- * name resolution and SCRAM inside those calls cost milliseconds. It keeps the PGconn for the
- * life of the backend (its socket is the copy the broker holds, and it closes it with PQfinish),
- * and never asks libpq about the session afterwards: workers talk on the socket directly, so
- * libpq's view goes stale (NOTES.md). Resets speak raw protocol (reset.c).
+ * name resolution and SCRAM inside those calls cost milliseconds. Once connected it keeps only
+ * what it needs of libpq (the server parameters, the cancel key) and frees the PGconn (about
+ * 18 kB of buffers per backend), keeping the socket: workers talk on it directly, so libpq's view
+ * would go stale anyway (NOTES.md). Resets speak raw protocol (reset.c); a clean close sends
+ * Terminate itself.
  */
 #ifndef BROKER_SERVER_H
 #define BROKER_SERVER_H
@@ -18,6 +19,7 @@
 #include "loop.h"
 #include "reset.h"
 
+struct cancel_key;
 struct pool;
 struct server_connect_job;
 
@@ -33,8 +35,9 @@ struct server {
 	uint32_t index;            /* pool-relative slot index */
 	struct pgp_shm_slot *slot; /* the slot in shm */
 	enum server_phase phase;
-	PGconn *conn;
-	int fd;       /* PQsocket(conn) once connected, else -1 */
+	PGconn *conn; /* while connecting (and if it could not be freed), else NULL */
+	int fd;       /* the backend socket once connected, else -1 */
+	struct cancel_key *cancel; /* the backend's cancel key once connected (cancel.h) */
 	uint32_t gen; /* backend generation in the slot word */
 	int32_t backend_pid;
 	uint64_t connect_start_us;
