@@ -72,7 +72,8 @@ static void print_check(const struct config *cfg)
 		       p->name, dsn, p->min_connections, p->max_connections,
 		       pgp_pool_mode_name(p->mode), p->acquire_timeout_ms, p->password_source);
 		printf("pool %s: idle_timeout=%ums max_lifetime=%ums health_check_period=%ums "
-		       "validate_after_idle=%ums circuit_breaker_threshold=%u connect_retry_max=%ums\n",
+		       "validate_after_idle=%ums circuit_breaker_threshold=%u "
+		       "connect_retry_max=%ums\n",
 		       p->name, p->idle_timeout_ms, p->max_lifetime_ms, p->health_check_period_ms,
 		       p->validate_after_idle_ms, p->breaker_threshold, p->connect_retry_max_ms);
 	}

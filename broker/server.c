@@ -208,7 +208,8 @@ static void server_connected(struct server *s)
 	if (s->cancel) {
 		int rc = server_free_libpq(s);
 		if (rc < 0)
-			SERVER_LOG(LOG_WARNING, s, "keeping libpq's connection state: %s", strerror(-rc));
+			SERVER_LOG(LOG_WARNING, s, "keeping libpq's connection state: %s",
+			           strerror(-rc));
 	}
 	s->slot->backend_pid = s->backend_pid;
 	s->slot->connected_us = pgp_now_us();
@@ -414,13 +415,15 @@ void server_close(struct server *s, bool discard, const char *why)
 		PQfinish(s->conn);
 		s->conn = NULL;
 	} else if (s->fd >= 0) {
-		/* What PQfinish would do: Terminate, so the backend ends without logging an unexpected
-		 * EOF; a discarded backend's protocol state is unknown, so it gets no message. */
+		/* What PQfinish would do: Terminate, so the backend ends without logging an
+		 * unexpected EOF; a discarded backend's protocol state is unknown, so it gets no
+		 * message. */
 		static const char terminate[5] = {'X', 0, 0, 0, 4};
 		if (discard)
 			shutdown(s->fd, SHUT_RDWR);
 		else
-			(void)!send(s->fd, terminate, sizeof(terminate), MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)!send(s->fd, terminate, sizeof(terminate),
+			            MSG_NOSIGNAL | MSG_DONTWAIT);
 		loop_close_fd(broker.loop, s->fd);
 	}
 	cancel_key_put(s->cancel);

@@ -35,10 +35,10 @@ struct server {
 	uint32_t index;            /* pool-relative slot index */
 	struct pgp_shm_slot *slot; /* the slot in shm */
 	enum server_phase phase;
-	PGconn *conn; /* while connecting (and if it could not be freed), else NULL */
-	int fd;       /* the backend socket once connected, else -1 */
+	PGconn *conn;              /* while connecting (and if it could not be freed), else NULL */
+	int fd;                    /* the backend socket once connected, else -1 */
 	struct cancel_key *cancel; /* the backend's cancel key once connected (cancel.h) */
-	uint32_t gen; /* backend generation in the slot word */
+	uint32_t gen;              /* backend generation in the slot word */
 	int32_t backend_pid;
 	uint64_t connect_start_us;
 	uint64_t connect_lib_us; /* time spent inside libpq (on the helper thread) connecting */

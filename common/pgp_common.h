@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PGP_WUR	     __attribute__((warn_unused_result))
-#define PGP_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define PGP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define PGP_WUR          __attribute__((warn_unused_result))
+#define PGP_LIKELY(x)    __builtin_expect(!!(x), 1)
+#define PGP_UNLIKELY(x)  __builtin_expect(!!(x), 0)
 #define PGP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define PGP_VERSION_STRING "0.1.0"

@@ -17,10 +17,10 @@
 
 #include "pgp_common.h"
 
-#define PGP_CTL_MAGIC	 0x50474350u /* "PGCP" */
-#define PGP_CTL_VERSION	 1u
-#define PGP_CTL_MSG_MAX	 4096u /* largest datagram either side sends */
-#define PGP_CTL_STR_MAX	 1024u /* longest string field, including NUL */
+#define PGP_CTL_MAGIC      0x50474350u /* "PGCP" */
+#define PGP_CTL_VERSION    1u
+#define PGP_CTL_MSG_MAX    4096u /* largest datagram either side sends */
+#define PGP_CTL_STR_MAX    1024u /* longest string field, including NUL */
 #define PGP_CTL_PARAMS_MAX 1536u /* server parameter blob in ATTACH_OK */
 
 enum pgp_ctl_type {
@@ -30,8 +30,8 @@ enum pgp_ctl_type {
 	PGP_CTL_CANCEL = 3, /* cancel the query running on a slot I hold; reply CANCEL_DONE/ERROR */
 	PGP_CTL_PING = 4,   /* liveness; reply PONG */
 	/* worker -> broker, notifications (no reply) */
-	PGP_CTL_GROW = 16,     /* my pool had no idle slot: open another if allowed */
-	PGP_CTL_RETURNED = 17, /* I put a slot in DISCARD or RESET: handle it */
+	PGP_CTL_GROW = 16,       /* my pool had no idle slot: open another if allowed */
+	PGP_CTL_RETURNED = 17,   /* I put a slot in DISCARD or RESET: handle it */
 	PGP_CTL_SLOW_QUERY = 18, /* a statement exceeded the pool's slow-query threshold */
 	/* broker -> worker replies */
 	PGP_CTL_ATTACH_OK = 64,
@@ -42,11 +42,11 @@ enum pgp_ctl_type {
 };
 
 struct pgp_ctl_hdr {
-	uint32_t magic;	  /* PGP_CTL_MAGIC */
+	uint32_t magic;   /* PGP_CTL_MAGIC */
 	uint16_t version; /* PGP_CTL_VERSION */
-	uint16_t type;	  /* enum pgp_ctl_type */
-	uint32_t seq;	  /* request sequence; replies echo it */
-	uint32_t len;	  /* total message length including this header */
+	uint16_t type;    /* enum pgp_ctl_type */
+	uint32_t seq;     /* request sequence; replies echo it */
+	uint32_t len;     /* total message length including this header */
 };
 
 /*
@@ -57,8 +57,8 @@ struct pgp_ctl_hdr {
  */
 struct pgp_ctl_attach {
 	uint32_t client_version; /* PGP_CTL_VERSION of the extension */
-	int32_t pid;		 /* worker pid (the broker trusts SO_PEERCRED, this is a check) */
-	uint32_t flags;		 /* PGP_ATTACHF_* */
+	int32_t pid;             /* worker pid (the broker trusts SO_PEERCRED, this is a check) */
+	uint32_t flags;          /* PGP_ATTACHF_* */
 	uint16_t pool_off, pool_len;
 	uint16_t host_off, host_len;
 	uint16_t port_off, port_len;
@@ -70,20 +70,21 @@ struct pgp_ctl_attach {
 
 /* Reply to ATTACH. params: "name\0value\0name\0value\0...\0" (server_version, client_encoding,
  * standard_conforming_strings, integer_datetimes, DateStyle, TimeZone, server_encoding...) as the
- * broker saw them when it connected, so the worker can answer getAttribute() and quote correctly. */
+ * broker saw them when it connected, so the worker can answer getAttribute() and quote correctly.
+ */
 struct pgp_ctl_attach_ok {
-	uint32_t attach_id;	     /* the worker's attachment id (slot owner value) */
-	uint32_t pool;		     /* pool index in shm */
-	uint64_t epoch;		     /* shm epoch the worker must map */
-	char shm_name[64];	     /* shm segment name to map */
-	uint32_t mode;		     /* enum pgp_pool_mode */
+	uint32_t attach_id;          /* the worker's attachment id (slot owner value) */
+	uint32_t pool;               /* pool index in shm */
+	uint64_t epoch;              /* shm epoch the worker must map */
+	char shm_name[64];           /* shm segment name to map */
+	uint32_t mode;               /* enum pgp_pool_mode */
 	uint32_t acquire_timeout_ms; /* pool's acquire_timeout */
 	uint32_t query_timeout_ms;   /* pool's query_timeout, 0 = none */
-	uint32_t slow_query_ms;	     /* pool's slow_query_threshold, 0 = off */
-	uint32_t params_len;	     /* bytes used in params */
+	uint32_t slow_query_ms;      /* pool's slow_query_threshold, 0 = off */
+	uint32_t params_len;         /* bytes used in params */
 	char params[PGP_CTL_PARAMS_MAX];
 	uint32_t validate_after_idle_ms; /* ping a connection idle longer before use, 0 = off */
-	uint32_t reserved;		 /* zero */
+	uint32_t reserved;               /* zero */
 };
 
 /* FD_REQ, CANCEL, RETURNED: a slot the worker holds (pool-relative index). */
@@ -96,16 +97,16 @@ struct pgp_ctl_slot_ref {
 
 /* Reply FD (fd in SCM_RIGHTS). */
 struct pgp_ctl_fd {
-	uint32_t pool;	      /* pool index */
-	uint32_t slot;	      /* pool-relative slot index */
-	uint32_t gen;	      /* generation of the backend this fd belongs to */
-	int32_t backend_pid;  /* PostgreSQL backend pid (pgsqlGetPid) */
+	uint32_t pool;       /* pool index */
+	uint32_t slot;       /* pool-relative slot index */
+	uint32_t gen;        /* generation of the backend this fd belongs to */
+	int32_t backend_pid; /* PostgreSQL backend pid (pgsqlGetPid) */
 };
 
 /* PONG: tells a process that has not attached yet where the shm segment is (pgpool_stats()). */
 struct pgp_ctl_pong {
-	uint64_t epoch;	   /* current shm epoch */
-	char shm_name[64]; /* shm segment name, NUL-terminated */
+	uint64_t epoch;     /* current shm epoch */
+	char shm_name[64];  /* shm segment name, NUL-terminated */
 	int32_t broker_pid; /* pid of the broker */
 	uint32_t reserved;  /* zero */
 };
@@ -117,16 +118,16 @@ struct pgp_ctl_grow {
 
 /* SLOW_QUERY: text follows the fixed part (NUL-terminated, cut to 1000 bytes). */
 struct pgp_ctl_slow_query {
-	uint32_t pool;	      /* pool index */
+	uint32_t pool;        /* pool index */
 	uint32_t duration_ms; /* statement duration */
 	uint32_t sql_len;     /* bytes of SQL after this struct, excluding NUL */
 };
 
 /* ERROR reply. */
 struct pgp_ctl_error {
-	char sqlstate[6];   /* e.g. "28P01", NUL-terminated */
-	uint16_t msg_len;   /* bytes of message, excluding NUL */
-	char message[512];  /* human-readable, says what to check */
+	char sqlstate[6];  /* e.g. "28P01", NUL-terminated */
+	uint16_t msg_len;  /* bytes of message, excluding NUL */
+	char message[512]; /* human-readable, says what to check */
 };
 
 /* A decoded message: the header plus a pointer to the validated body inside the datagram. */
@@ -165,11 +166,11 @@ int pgp_ctl_decode_attach(const pgp_ctl_msg *m, pgp_ctl_attach_req *out) PGP_WUR
  * when a string is too long. */
 int pgp_ctl_encode_attach(void *buf, uint32_t seq, const pgp_ctl_attach_req *req) PGP_WUR;
 int pgp_ctl_encode(void *buf, uint16_t type, uint32_t seq, const void *body,
-		   size_t body_len) PGP_WUR;
-int pgp_ctl_encode_error(void *buf, uint32_t seq, const char *sqlstate, const char *fmt,
-			 ...) __attribute__((format(printf, 4, 5))) PGP_WUR;
+                   size_t body_len) PGP_WUR;
+int pgp_ctl_encode_error(void *buf, uint32_t seq, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5))) PGP_WUR;
 int pgp_ctl_encode_slow_query(void *buf, uint32_t seq, uint32_t pool, uint32_t duration_ms,
-			      const char *sql, size_t sql_len) PGP_WUR;
+                              const char *sql, size_t sql_len) PGP_WUR;
 
 /* Look up a server parameter in an ATTACH_OK params blob; NULL if absent. */
 const char *pgp_ctl_param(const struct pgp_ctl_attach_ok *ok, const char *name);

@@ -43,7 +43,7 @@ int pgp_conninfo_parse(const char *s, pgp_conninfo_cb cb, void *ctx) PGP_WUR;
  * Unknown keywords are ignored (libpq options like sslmode, connect_timeout, options...).
  */
 int pgp_dsn_parse_pdo(const char *body, pgp_dsn_key *key, char *password, size_t password_cap,
-		      int *has_password) PGP_WUR;
+                      int *has_password) PGP_WUR;
 
 /* Fill key from a libpq conninfo/URI (the pool's dsn). */
 int pgp_dsn_parse_conninfo(const char *conninfo, pgp_dsn_key *key) PGP_WUR;

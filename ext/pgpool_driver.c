@@ -738,7 +738,8 @@ zend_result pgpool_driver_minit(INIT_FUNC_ARGS)
 #if PHP_VERSION_ID >= 80200
 	/* As PDO::__construct(): stack traces and uncaught exceptions show the password as
 	 * Object(SensitiveParameterValue). */
-	zend_add_parameter_attribute(zend_hash_str_find_ptr(&pgpool_ce->function_table, "__construct",
+	zend_add_parameter_attribute(zend_hash_str_find_ptr(&pgpool_ce->function_table,
+	                                                    "__construct",
 	                                                    sizeof("__construct") - 1),
 	                             2, ZSTR_KNOWN(ZEND_STR_SENSITIVEPARAMETER), 0);
 #endif

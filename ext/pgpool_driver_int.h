@@ -266,10 +266,10 @@ typedef struct pgpool_query {
 	const char *sql;
 	size_t sql_len;
 	bool extended;
-	bool aux;     /* the driver's own query: no deferred BEGIN, no capture, no pinning */
-	bool quiet;   /* failures are not recorded as the handle's error (catalog lookups) */
-	bool end_txn; /* COMMIT/ROLLBACK of the handle's transaction */
-	bool cleanup; /* cleaning up after PHP's time limit: the limit does not apply */
+	bool aux;           /* the driver's own query: no deferred BEGIN, no capture, no pinning */
+	bool quiet;         /* failures are not recorded as the handle's error (catalog lookups) */
+	bool end_txn;       /* COMMIT/ROLLBACK of the handle's transaction */
+	bool cleanup;       /* cleaning up after PHP's time limit: the limit does not apply */
 	bool binary_result; /* extended: all result columns in binary format */
 	/* The SQL already scanned (a prepared statement, scanned once), with sql_len ending at its
 	 * first NUL; NULL: conn scans it. */

@@ -92,8 +92,8 @@ void pgpool_wire_set_copy(pgpool_wire_rt *rt, bool copy);
 /*
  * Read what an idle connection (at ReadyForQuery, nothing sent) has received, waiting up to
  * timeout_ms for the first bytes (0: only what is already there): NotificationResponse messages
- * go to on_notify, notices and ParameterStatus are dropped. 0, or PGPOOL_WIRE_IO when the connection broke (an ErrorResponse
- * before the server hung up included).
+ * go to on_notify, notices and ParameterStatus are dropped. 0, or PGPOOL_WIRE_IO when the
+ * connection broke (an ErrorResponse before the server hung up included).
  */
 int pgpool_wire_idle(pgpool_lease *l, uint32_t timeout_ms, pgpool_wire_notify_fn on_notify,
                      void *notify_ctx);
