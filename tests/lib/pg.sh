@@ -73,6 +73,14 @@ host all all 127.0.0.1/32 scram-sha-256
 host all all ::1/128 scram-sha-256
 HBA
 	fi
+	# A server of an earlier run whose directory was removed under it still holds the port until
+	# its lock-file recheck (once a minute) makes it exit: wait for that rather than fail.
+	local i
+	for ((i = 0; i < 90; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+		[ "$i" = 0 ] && echo "pg_start: port $port is still taken; waiting up to 90 s" >&2
+		sleep 1
+	done
 	pg_as "$PGTEST_USER" "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
 		cat "$dir/server.log" >&2
 		return 1
@@ -104,9 +112,17 @@ pg_psql() {
 # pg_stop_all ROOT: stop every server whose data directory lies under ROOT (what a killed test
 # may have left running).
 pg_stop_all() {
-	local pidfile data
+	local pidfile data pid root
 	while IFS= read -r -d '' pidfile; do
 		data=$(dirname "$pidfile")
 		pg_as "$(stat -c %U "$data")" "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 	done < <(find "$1" -name postmaster.pid -print0 2>/dev/null)
+	# A postmaster whose pid file is gone (its stop timed out, then the directory was removed):
+	# found by the data directory on its command line; SIGQUIT is PostgreSQL's immediate stop.
+	root=$(cd "$1" 2>/dev/null && pwd) || return 0
+	for pid in $(pgrep -x postgres 2>/dev/null); do
+		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $root/"; then
+			kill -QUIT "$pid" 2>/dev/null || true
+		fi
+	done
 }
