@@ -93,8 +93,11 @@ idle_timeout = 0" bt_broker_start "$loop" || continue
 	sorted=$(printf '%s\n' $lifetimes | sort -n | tr '\n' ' ')
 	read -r s1 s2 s3 <<<"$sorted"
 	bt_check "[$loop] max_lifetime: 3 connections recycled" test -n "${l3:-}"
-	bt_check "[$loop] ... the idle ones after 1.7-2.5 s (2 s +-15%, 100 ms ticks)" \
-		test "${s1:-0}" -ge 1650 -a "${s1:-0}" -le 2500 -a "${s2:-0}" -ge 1650 -a "${s2:-0}" -le 2500
+	# Under valgrind the broker runs ~20x slower: a close can come up to a second late.
+	hi=2500
+	[ "${PGPOOL_TEST_SANITIZER:-}" = valgrind ] && hi=3500
+	bt_check "[$loop] ... the idle ones after 1650-$hi ms (2 s +-15%, 100 ms ticks)" \
+		test "${s1:-0}" -ge 1650 -a "${s1:-0}" -le "$hi" -a "${s2:-0}" -ge 1650 -a "${s2:-0}" -le "$hi"
 	bt_check "[$loop] ... jittered: not at the same moment" test "${s1:-0}" != "${s2:-0}"
 	bt_check "[$loop] ... the held one only after its release (3 s hold)" test "${s3:-0}" -ge 2900
 	bt_check "[$loop] ... and replaced (min_connections 3)" bt_wait_for 2 'test "$(total_of aged)" = 3'

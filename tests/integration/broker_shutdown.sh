@@ -44,8 +44,13 @@ for loop in $BT_LOOPS; do
 		python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); s.settimeout(10)
-print(s.recv(4096).decode().replace("\n", " "), flush=True)
+s.bind(sys.argv[1]); s.settimeout(60)
+# STATUS= updates may come first while the prefill is slow (valgrind): read up to READY=1.
+while True:
+    m = s.recv(4096).decode()
+    print(m.replace("\n", " "), flush=True)
+    if "READY=1" in m.split("\n"):
+        break
 ' "$notify" >"$BT_WORK/notify.out" 2>&1 &
 		listener=$!
 		bt_wait_for 5 test -S "$notify"

@@ -14,6 +14,9 @@ bt_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$bt_root/tests/lib/pg.sh"
 
 BT_PORT=${PGPOOL_BROKER_TEST_PORT:-55200}
+# tiny's acquire_timeout: a connect (SCRAM) in a broker under valgrind takes about a second.
+BT_TINY_ACQUIRE=500ms
+[ "${PGPOOL_TEST_SANITIZER:-}" = valgrind ] && BT_TINY_ACQUIRE=5s
 BT_LOOPS=${PGPOOL_TEST_EVENT_LOOP:-io_uring epoll}
 BT_BASE=${PGPOOL_TEST_WORK:-$bt_root/.test-work}/broker
 BT_BIN=$BT_BASE/bin
@@ -160,7 +163,7 @@ dsn = postgresql://app@127.0.0.1:$BT_PORT/postgres
 password_env = BT_TINY_PASSWORD
 min_connections = 0
 max_connections = 1
-acquire_timeout = 500ms
+acquire_timeout = $BT_TINY_ACQUIRE
 ${BT_TINY_EXTRA:-}
 
 ${BT_EXTRA_POOLS:-}
