@@ -177,7 +177,12 @@ struct pgp_shm_pool {
 	/* Bumped by a worker that ran DDL: prepared statements parsed before it are not reused
 	 * (their inferred parameter types may no longer fit). Taken from reserved space. */
 	_Atomic uint64_t schema_epoch; /* workers */
-	uint64_t reserved[7];          /* broker: zero, for later counters */
+	/* Whether a user-defined function may deallocate prepared statements where the driver
+	 * cannot see it (ext/pgpool_prepared.c): the catalog is searched at most once a second. */
+	_Atomic uint64_t dealloc_check;       /* workers: searched at pgp_now_us() << 2 | 2 once
+	                                         answered | 1 if such a function exists; 0 never */
+	_Atomic uint64_t dealloc_check_epoch; /* workers: schema_epoch the answer is for */
+	uint64_t reserved[5];                 /* broker: zero, for later counters */
 	/* Histograms (non-cumulative bucket counts, bounds pgp_hist_bounds_us) and counters by
 	 * kind, for metrics and `pgpool-cli pools` (version 2). */
 	struct pgp_shm_hist acquire_wait_hist;  /* workers: wait of each granted lease (0: none) */

@@ -4,8 +4,9 @@
  * discipline (pgpool_conn.c).
  *
  * A round trip is one write and reads until its last ReadyForQuery. The write holds, in order and
- * as needed: the DSN's session settings (first statement on a lease), `SELECT lastval()`, the
- * deferred BEGIN, the statement itself, `SELECT lastval()` again. Each of them ends in its own
+ * as needed: the catalog search for functions that may deallocate statements (at most once a
+ * second per pool), the DSN's session settings (first statement on a lease), `SELECT lastval()`,
+ * the deferred BEGIN, the statement itself, `SELECT lastval()` again. Each of them ends in its own
  * ReadyForQuery (a segment), so an error in one cannot undo the others.
  *
  * Native prepares use shared named statements (pgpool_prepared.c): a statement recorded on the
@@ -20,8 +21,11 @@
  * parsed against older definitions can (0A000 "cached plan must not change result type", a
  * parameter of the wrong type: DDL run elsewhere), is retried once with Parse, when no
  * transaction was open before the round trip (a transaction begun in it is rolled back and
- * begun again: it had done nothing else). Inside an open transaction the error stands, as it
- * would with pdo_pgsql's per-handle statements.
+ * begun again: it had done nothing else). Inside an open transaction that retry would abort the
+ * transaction: there a recorded statement is parsed again first while a function that could
+ * deallocate statements exists (pgpool_prepared.c searches the catalog, on a write that starts
+ * outside a transaction, at most once a second); other errors stand there, as they would with
+ * pdo_pgsql's per-handle statements.
  *
  * lastInsertId() after an INSERT outside a transaction: the lease is gone by the time the
  * application asks, so the round trip of a single INSERT (or of a statement calling nextval or
@@ -45,7 +49,8 @@
 
 /* Round-trip segments: each ends with one ReadyForQuery. */
 enum exec_segment {
-	SEG_SETUP = 0,
+	SEG_DOUBT = 0, /* the catalog search for functions that may deallocate statements */
+	SEG_SETUP,
 	SEG_BEGIN,
 	SEG_LASTVAL_BEFORE,
 	SEG_MAIN,
@@ -353,7 +358,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
                      bool force_parse)
 {
 	pdo_dbh_t *dbh = H->dbh;
-	uint8_t segs[5];
+	uint8_t segs[6];
 	uint32_t nsync = 0, seg = 0;
 	pgpool_sql_info info;
 	pgpool_wire_rt rt;
@@ -363,7 +368,9 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	char before[24] = "", after[24] = "";
 	bool begin, was_idle, was_in_txn, seq, setup, cap_before = false, cap_after = false;
 	bool tags_changed = false, completed = false, dealloc = false, copy_out = false;
-	bool reported = false, ddl = false;
+	bool reported = false, ddl = false, doubt_check, doubt_found = false;
+	bool doubt_answered = false;
+	uint64_t doubt_epoch = 0;
 	/* libpq sends the text up to a NUL */
 	size_t sql_len = q->info ? q->sql_len : strnlen(q->sql, q->sql_len);
 	uint64_t dur, now, php_deadline = 0;
@@ -406,8 +413,17 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	}
 
 	now = pgp_now_us();
+	/* Piggybacked on a write that starts outside a transaction, where its own failure could
+	 * not abort anything. */
+	doubt_check =
+	    !q->aux && !q->cleanup && (was_idle || begin) &&
+	    pgpool_lease_dealloc_claim(&H->lease, now, PGPOOL_DEALLOC_CHECK_US, &doubt_epoch);
 	b = pgpool_wire_request();
 	rc = 0;
+	if (doubt_check) {
+		rc |= pgpool_prepared_doubt_query(b);
+		segs[nsync++] = SEG_DOUBT;
+	}
 	if (setup) {
 		rc |= pgp_fe_query(b, H->setup_sql, strlen(H->setup_sql));
 		segs[nsync++] = SEG_SETUP;
@@ -430,6 +446,11 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		if (epoch != 0)
 			prep.key = pgp_hash64(&epoch, sizeof(epoch), prep.key);
 		prep.key |= 1;
+		/* Inside an open transaction a 26000 could not be retried: when a function may
+		 * have deallocated the statement unseen, parse it again (prepare before use). */
+		if (!force_parse && !begin && H->txn_status == PGP_TXN_INTRANS &&
+		    pgpool_lease_dealloc_doubt(&H->lease))
+			force_parse = true;
 	}
 	rc |= exec_build_main(b, q, sql_len, &prep, H->lease.shm_slot, force_parse, now);
 	segs[nsync++] = SEG_MAIN;
@@ -525,6 +546,14 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 				if (pgpool_result_add(res, &m) != 0)
 					rc = PGPOOL_WIRE_PROTO;
 				break;
+			case SEG_DOUBT:
+				if (m.type == PGP_BE_DATA_ROW || m.type == PGP_BE_ERROR) {
+					/* An error: not known, assume there is one. */
+					doubt_found = m.type == PGP_BE_ERROR ||
+					              pgpool_prepared_doubt_answer(&m);
+					doubt_answered = true;
+				}
+				break;
 			case SEG_SETUP:
 			case SEG_BEGIN:
 				if (m.type == PGP_BE_ERROR && pgpool_result_add(res, &m) != 0)
@@ -554,6 +583,8 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		return EXEC_FAILED;
 	}
 	if (rt.sent) {
+		if (doubt_answered)
+			pgpool_lease_dealloc_store(&H->lease, now, doubt_epoch, doubt_found);
 		if (begin)
 			H->txn_pending = false;
 		if (setup) {

@@ -565,6 +565,58 @@ void pgpool_lease_schema_changed(pgpool_lease *l)
 	}
 }
 
+bool pgpool_lease_dealloc_doubt(const pgpool_lease *l)
+{
+	struct pgp_shm_pool *sp;
+	uint64_t w;
+
+	if (!l->pool || !lease_current(l)) {
+		return true;
+	}
+	sp = pgpool_priv(l->pool)->shm_pool;
+	w = atomic_load_explicit(&sp->dealloc_check, memory_order_acquire);
+	return !(w & 2) || (w & 1) ||
+	       atomic_load_explicit(&sp->dealloc_check_epoch, memory_order_relaxed) !=
+	           atomic_load_explicit(&sp->schema_epoch, memory_order_relaxed);
+}
+
+bool pgpool_lease_dealloc_claim(pgpool_lease *l, uint64_t now, uint64_t ttl_us, uint64_t *epoch)
+{
+	struct pgp_shm_pool *sp;
+	uint64_t w, at;
+	bool other_epoch;
+
+	if (!l->pool || !lease_current(l)) {
+		return false;
+	}
+	sp = pgpool_priv(l->pool)->shm_pool;
+	w = atomic_load_explicit(&sp->dealloc_check, memory_order_acquire);
+	at = w >> 2;
+	*epoch = atomic_load_explicit(&sp->schema_epoch, memory_order_relaxed);
+	other_epoch =
+	    atomic_load_explicit(&sp->dealloc_check_epoch, memory_order_relaxed) != *epoch;
+	/* A search for a new epoch may be under way: give it a moment before another. */
+	if (w != 0 && now < at + ttl_us && !(other_epoch && now >= at + ttl_us / 50)) {
+		return false;
+	}
+	/* The old answer stays readable while the new search runs. */
+	return atomic_compare_exchange_strong_explicit(&sp->dealloc_check, &w, now << 2 | (w & 3),
+	                                               memory_order_acq_rel, memory_order_relaxed);
+}
+
+void pgpool_lease_dealloc_store(pgpool_lease *l, uint64_t now, uint64_t epoch, bool found)
+{
+	struct pgp_shm_pool *sp;
+
+	if (!l->pool || !lease_current(l)) {
+		return;
+	}
+	sp = pgpool_priv(l->pool)->shm_pool;
+	atomic_store_explicit(&sp->dealloc_check_epoch, epoch, memory_order_relaxed);
+	atomic_store_explicit(&sp->dealloc_check, now << 2 | 2 | (found ? 1 : 0),
+	                      memory_order_release);
+}
+
 void pgpool_pool_count_error(pgpool_pool *pool)
 {
 	pgpool_pool_priv *p = pgpool_priv(pool);

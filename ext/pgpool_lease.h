@@ -122,6 +122,15 @@ void pgpool_lease_count_prepared(pgpool_lease *l, bool hit);
  * its bump by a worker that ran DDL (shared prepared statements parsed before are not reused). */
 uint64_t pgpool_lease_schema_epoch(const pgpool_lease *l);
 void pgpool_lease_schema_changed(pgpool_lease *l);
+/* May a user-defined function deallocate shared statements where the driver cannot see it?
+ * The pool's last answer (shm pool.dealloc_check); true while it is not known for the current
+ * schema epoch. */
+bool pgpool_lease_dealloc_doubt(const pgpool_lease *l);
+/* true for the one worker that should search the catalog again now (the answer is older than
+ * ttl_us, or of another schema epoch); *epoch is the epoch the search is for. */
+bool pgpool_lease_dealloc_claim(pgpool_lease *l, uint64_t now, uint64_t ttl_us, uint64_t *epoch);
+/* The answer of the search claimed for epoch. */
+void pgpool_lease_dealloc_store(pgpool_lease *l, uint64_t now, uint64_t epoch, bool found);
 /* Count an error attributable to the pool (connection loss, timeout...). */
 void pgpool_pool_count_error(pgpool_pool *pool);
 /* Report a slow statement to the broker's log (no reply awaited). */

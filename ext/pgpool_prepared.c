@@ -118,6 +118,38 @@ void pgpool_prepared_forget_all(struct pgp_shm_slot *slot)
 	}
 }
 
+/*
+ * Functions that could deallocate statements where the driver cannot see it: user-defined ones
+ * (extension members and the system's own are trusted) in SQL or PL/pgSQL that mention
+ * deallocate, PL/pgSQL ones that run dynamic SQL (EXECUTE can build the word), and any in another
+ * procedural language. While one exists, a recorded statement used inside an open transaction
+ * is parsed again first (pgpool_exec.c): a 26000 there would abort the transaction.
+ */
+static const char doubt_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = "
+    "p.prolang WHERE l.lanname NOT IN ('internal', 'c') AND p.pronamespace <> "
+    "'pg_catalog'::pg_catalog.regnamespace AND p.pronamespace <> "
+    "'information_schema'::pg_catalog.regnamespace AND (p.prosrc ~* 'dealloc' OR l.lanname NOT "
+    "IN ('sql', 'plpgsql') OR (l.lanname = 'plpgsql' AND p.prosrc ~* E'\\\\mexecute\\\\M')) AND "
+    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
+    "'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e'))";
+
+int pgpool_prepared_doubt_query(pgp_buf *b)
+{
+	return pgp_fe_query(b, doubt_sql, sizeof(doubt_sql) - 1);
+}
+
+bool pgpool_prepared_doubt_answer(const pgp_msg *m)
+{
+	const uint8_t *val;
+	int32_t len;
+	size_t pos = 0;
+	uint16_t ncols;
+
+	return pgp_be_data_row(m, &ncols) == 0 && ncols == 1 &&
+	       pgp_be_data_row_value(m, &pos, &val, &len) == 0 && len == 1 && val[0] == 't';
+}
+
 /* The statements named like ours on the backend, newest first; more than the record holds are
  * closed (they would never be evicted otherwise). */
 static const char resync_sql[] =

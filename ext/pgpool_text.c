@@ -418,7 +418,7 @@ static bool ident_char(unsigned char c)
 	return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
 }
 
-static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned nword)
+static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned nword, bool plain)
 {
 	size_t i;
 	char *dst = nword == 0 ? info->first : nword == 1 ? info->second : NULL;
@@ -429,7 +429,7 @@ static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned n
 		dst[n] = '\0';
 	}
 	/* Every word we look for starts with one of these letters: most identifiers stop here. */
-	if (strchr("dhinpstDHINPST", w[0]) == NULL)
+	if (plain || strchr("dhinpstDHINPST", w[0]) == NULL)
 		return;
 	for (i = 0; i < PGP_ARRAY_LEN(sql_words); i++) {
 		if (sql_words[i].len == n && strncasecmp(sql_words[i].word, w, n) == 0) {
@@ -451,6 +451,48 @@ static bool literal_deallocates(const char *p, const char *end)
 			return true;
 	}
 	return false;
+}
+
+/* Is p (right after the word set_config) a call whose last argument is literally true, i.e.
+ * a setting local to the transaction that ends with it (no reason to pin the lease)? */
+static bool set_config_local(const char *p, const char *end)
+{
+	const char *arg = NULL, *last;
+	unsigned depth = 0;
+	size_t n;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (p >= end || *p != '(')
+		return false;
+	for (; p < end; p++) {
+		if (*p == '\'' || *p == '"') {
+			char q = *p;
+
+			for (p++; p < end && *p != q; p++)
+				;
+			continue;
+		}
+		if (*p == '(') {
+			if (depth++ == 0)
+				arg = p + 1;
+		} else if (*p == ',' && depth == 1) {
+			arg = p + 1;
+		} else if (*p == ')' && --depth == 0) {
+			break;
+		}
+	}
+	if (p >= end || arg == NULL)
+		return false;
+	for (last = p; arg < last && strchr(" \t\r\n", *arg) != NULL; arg++)
+		;
+	while (last > arg && strchr(" \t\r\n", last[-1]) != NULL)
+		last--;
+	n = (size_t)(last - arg);
+	return (n == 4 && strncasecmp(arg, "true", 4) == 0) ||
+	       (n == 6 && strncasecmp(arg, "'true'", 6) == 0) ||
+	       (n == 3 && strncasecmp(arg, "'t'", 3) == 0) ||
+	       (n == 4 && strncasecmp(arg, "'on'", 4) == 0);
 }
 
 /* Length of a dollar-quote tag ("$tag$" or "$$") at p, 0 if p does not start one. */
@@ -525,7 +567,9 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 				while (p < end && ident_char((unsigned char)*p))
 					p++;
 				/* E'...' escape strings: the quote right after is handled above. */
-				note_word(info, w, (size_t)(p - w), nword++);
+				note_word(info, w, (size_t)(p - w), nword++,
+				          p - w == 10 && strncasecmp(w, "set_config", 10) == 0 &&
+				              set_config_local(p, end));
 			} else {
 				if (nword == 0)
 					nword = 2; /* the statement does not start with a keyword */

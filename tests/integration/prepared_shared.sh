@@ -107,5 +107,87 @@ PHP
 out=$(t_php "$tmp/stale.php" "$PGPOOL_TEST_DSN" "$PGPOOL_TEST_USER" "$PGPOOL_TEST_PASSWORD" 2>&1) || t_fail "after DEALLOCATE ALL: $out"
 t_say "after DEALLOCATE ALL on every backend: $out of 20 executes right"
 [ "$out" = "ok=20" ] || t_fail "expected 20 correct executes"
+
+# Inside an open transaction a 26000 cannot be retried (the transaction would be aborted): while
+# a function that may deallocate exists, recorded statements are parsed again there first.
+# Records made stale before the transaction (on every backend) and by a call inside it.
+t_sql app "CREATE TABLE IF NOT EXISTS pgpool_t_txn (v int); GRANT ALL ON pgpool_t_txn TO app"
+cat >"$tmp/txn.php" <<'PHP'
+<?php
+[$dsn, $user, $pass] = array_slice($argv, 1);
+$sql = "SELECT 7 AS stmt, ?::int + 7 AS v";
+$hs = [];
+for ($i = 0; $i < 4; $i++) {
+    /* record the statement on each backend, then deallocate there */
+    $h = new PgPool($dsn, $user, $pass);
+    $h->beginTransaction();
+    $st = $h->prepare($sql);
+    $st->execute([1]);
+    $st->fetchAll();
+    $h->query("SELECT pgpool_t_dealloc()");
+    $hs[] = $h;
+}
+foreach ($hs as $h) {
+    $h->commit();
+}
+$db = new PgPool($dsn, $user, $pass, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+$st = $db->prepare($sql);
+$ins = $db->prepare("INSERT INTO pgpool_t_txn VALUES (?)");
+$ok = 0;
+for ($t = 0; $t < 8; $t++) {
+    $db->beginTransaction();
+    $db->query("SELECT 1");                      /* the transaction is open before the execute */
+    $st->execute([$t]);
+    $ok += $st->fetch(PDO::FETCH_NUM)[1] === $t + 7 ? 1 : 0;
+    $db->query("SELECT pgpool_t_dealloc()");     /* deallocated inside the transaction */
+    $st->execute([$t]);
+    $ok += $st->fetch(PDO::FETCH_NUM)[1] === $t + 7 ? 1 : 0;
+    $ins->execute([$t]);
+    $db->commit();
+}
+$n = (int) $db->query("SELECT count(*) FROM pgpool_t_txn")->fetchColumn();
+echo "ok=$ok rows=$n\n";
+PHP
+t_sql app "TRUNCATE pgpool_t_txn"
+sleep 1.1 # the function was created by another client: noticed within a second
+out=$(t_php "$tmp/txn.php" "$PGPOOL_TEST_DSN" "$PGPOOL_TEST_USER" "$PGPOOL_TEST_PASSWORD" 2>&1) || t_fail "stale statements inside transactions: $out"
+t_say "stale records inside open transactions: $out (expected ok=16 rows=8)"
+[ "$out" = "ok=16 rows=8" ] || t_fail "a stale statement broke a transaction"
 t_sql app "DROP FUNCTION pgpool_t_dealloc()"
-t_say "ok: statements shared across $workers workers, misses within $stmts x $backends, stale records repaired"
+
+# With no function that could deallocate, statements inside transactions stay hits (the
+# catalog is searched again at most once a second, on a write that starts a transaction).
+others=$(t_sql app "SELECT count(*) FROM pg_proc WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)")
+cat >"$tmp/txnhits.php" <<'PHP'
+<?php
+[$dsn, $user, $pass] = array_slice($argv, 1);
+$db = new PgPool($dsn, $user, $pass, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+$st = $db->prepare("SELECT 7 AS stmt, ?::int + 7 AS v");
+for ($t = 0; $t < 3; $t++) {                     /* the catalog answer is found, statements recorded */
+    $db->beginTransaction();
+    $db->query("SELECT 1");
+    $st->execute([$t]);
+    $st->fetchAll();
+    $db->commit();
+    usleep(400000);
+}
+$s0 = pgpool_stats('main');
+$db->beginTransaction();
+$db->query("SELECT 1");
+for ($i = 0; $i < 50; $i++) {
+    $st->execute([$i]);
+    $st->fetchAll();
+}
+$db->commit();
+$s1 = pgpool_stats('main');
+echo "hits=", $s1['prepared_hits'] - $s0['prepared_hits'], " misses=", $s1['prepared_misses'] - $s0['prepared_misses'], "\n";
+PHP
+out=$(t_php "$tmp/txnhits.php" "$PGPOOL_TEST_DSN" "$PGPOOL_TEST_USER" "$PGPOOL_TEST_PASSWORD" 2>&1) || t_fail "executes inside a transaction: $out"
+t_say "50 executes inside one transaction, no deallocating function ($others user functions): $out"
+if [ "$others" = 0 ]; then
+	[ "$(field hits "$out")" -ge 49 ] || t_fail "statements inside a transaction should be hits when no function can deallocate"
+else
+	t_say "other tests left $others functions in the database: the hit count is not checked"
+fi
+t_sql app "DROP TABLE pgpool_t_txn"
+t_say "ok: statements shared across $workers workers, misses within $stmts x $backends, stale records repaired (also inside transactions)"

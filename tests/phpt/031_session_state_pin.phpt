@@ -62,9 +62,15 @@ $db->beginTransaction();
 $db->exec("SET LOCAL work_mem = '9MB'");
 $db->exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
 $db->query("SELECT pg_advisory_xact_lock(31032)");
-$db->query("SELECT set_config('x.y', '1', true)")->fetchAll(); /* is_local, yet pins: set_config is not told apart */
+$db->query("SELECT set_config('x.y', '1', true)")->fetchAll(); /* is_local: ends with the transaction */
 $db->commit();
 var_dump(pgpool_active());
+$db->query("SELECT set_config('x.y', '2', true), set_config('x.z', '3', 'true')")->fetchAll();
+var_dump(pgpool_active());
+$db->query("SELECT set_config('x.y', '4', true), set_config('x.z', '5', false)")->fetchAll();
+var_dump(pgpool_active(), $db->query("SELECT current_setting('x.z')")->fetchColumn());
+$db = null;
+pgpool_wait_quiet();
 $db = pgpool_db();
 $db->beginTransaction();
 $db->exec("SET LOCAL work_mem = '9MB'");
@@ -106,7 +112,10 @@ array(4) {
   int(0)
 }
 -- transaction-scoped state does not pin
+int(0)
+int(0)
 int(1)
+string(1) "5"
 int(0)
 -- SET inside a transaction outlives it: pinned
 int(1)
