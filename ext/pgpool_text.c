@@ -471,6 +471,8 @@ static bool set_config_local(const char *p, const char *end)
 
 			for (p++; p < end && *p != q; p++)
 				;
+			if (p >= end)
+				return false;
 			continue;
 		}
 		if (*p == '(') {
