@@ -108,10 +108,9 @@ uint64_t pgpool_prepared_key(uint64_t sql_hash, uint16_t ntypes, const uint32_t 
 void pgpool_prepared_name(uint64_t key, char name[PGPOOL_STMT_NAME_SIZE]);
 /* How often the catalog is searched for functions that may deallocate statements. */
 #define PGPOOL_DEALLOC_CHECK_US 1000000u
-/* Append the catalog search (a simple query) to a request. 0 or -errno. */
+/* Append the catalog search (a simple query; its answer is one value, "t" if such a function
+ * exists) to a request. 0 or -errno. */
 int pgpool_prepared_doubt_query(pgp_buf *b);
-/* Its answer from a DataRow: true if such a function exists. */
-bool pgpool_prepared_doubt_answer(const pgp_msg *m);
 /* Entry of key in the leased slot's record (its last use set to now), -1 if not recorded. */
 int pgpool_prepared_find(struct pgp_shm_slot *slot, uint64_t key, uint64_t now);
 /* An entry for a statement about to be parsed: a free one, or the least recently used one, whose

@@ -548,9 +548,12 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 				break;
 			case SEG_DOUBT:
 				if (m.type == PGP_BE_DATA_ROW || m.type == PGP_BE_ERROR) {
+					char v[2] = "";
+
 					/* An error: not known, assume there is one. */
-					doubt_found = m.type == PGP_BE_ERROR ||
-					              pgpool_prepared_doubt_answer(&m);
+					if (m.type == PGP_BE_DATA_ROW)
+						exec_take_value(&m, v, sizeof(v));
+					doubt_found = m.type == PGP_BE_ERROR || v[0] == 't';
 					doubt_answered = true;
 				}
 				break;

@@ -139,17 +139,6 @@ int pgpool_prepared_doubt_query(pgp_buf *b)
 	return pgp_fe_query(b, doubt_sql, sizeof(doubt_sql) - 1);
 }
 
-bool pgpool_prepared_doubt_answer(const pgp_msg *m)
-{
-	const uint8_t *val;
-	int32_t len;
-	size_t pos = 0;
-	uint16_t ncols;
-
-	return pgp_be_data_row(m, &ncols) == 0 && ncols == 1 &&
-	       pgp_be_data_row_value(m, &pos, &val, &len) == 0 && len == 1 && val[0] == 't';
-}
-
 /* The statements named like ours on the backend, newest first; more than the record holds are
  * closed (they would never be evicted otherwise). */
 static const char resync_sql[] =
