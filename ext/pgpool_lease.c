@@ -166,6 +166,40 @@ static void err_pool_status(const pgpool_pool *pool, const pgpool_map *m,
 	}
 }
 
+/*
+ * 53300 after acquire_timeout. "All connections busy" is only true when the pool is full: while
+ * the broker's attempts to open connections fail (too many clients on the server, a database at
+ * its connection limit, before the circuit breaker opens), the wait is the server's doing, and
+ * the message says so with the broker's last connect error instead of advising more
+ * max_connections.
+ */
+static void err_acquire_timeout(const pgpool_pool *pool, const pgpool_map *m,
+                                const struct pgp_shm_pool *sp, uint64_t connect_failures_before,
+                                uint32_t waited_us, pgpool_err *err)
+{
+	uint32_t states[8], max = atomic_load(&sp->max_connections), open;
+	char last[200];
+
+	pgp_pool_count_states(&m->shm, sp, states);
+	open = states[PGP_SLOT_IDLE] + states[PGP_SLOT_LEASED] + states[PGP_SLOT_BUSY] +
+	       states[PGP_SLOT_RESET];
+	if (open < max && atomic_load(&sp->connect_failures) != connect_failures_before) {
+		pgpool_pool_last_error(sp, last, sizeof(last));
+		pgpool_err_set(
+		    err, "53300",
+		    "pool \"%s\": no connection within %u ms (acquire_timeout): only %u of "
+		    "%u connections are open and the broker's attempts to open more are "
+		    "failing (last error: %s); check the database server and the broker's "
+		    "log",
+		    pool->name, waited_us / 1000u, open, max, last[0] ? last : "unknown");
+		return;
+	}
+	pgpool_err_set(err, "53300",
+	               "pool \"%s\" exhausted: all %u connections busy, waited %u ms "
+	               "(acquire_timeout); raise max_connections or shorten transactions",
+	               pool->name, max, waited_us / 1000u);
+}
+
 /* No idle slot (or the pool is not open): wait in the FIFO ring until *deadline (set from
  * acquire_timeout by the first wait of an acquire). Slot index, -1 with *err filled, or
  * ACQUIRE_RECHECK when the broker stopped looking alive during the wait. */
@@ -176,6 +210,7 @@ static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t sta
 	uint32_t timeout_ms =
 	    sp->acquire_timeout_ms ? sp->acquire_timeout_ms : p->pub.acquire_timeout_ms;
 	uint64_t t0 = pgp_now_us();
+	uint64_t connect_failures = atomic_load(&sp->connect_failures);
 	struct acquire_ctx ctx = {
 	    .pool = &p->pub,
 	    .map = m,
@@ -203,10 +238,7 @@ static int acquire_wait(pgpool_pool_priv *p, pgpool_map *m, int rc, uint32_t sta
 	                                          : PGP_ERR_OTHER);
 	switch (rc) {
 	case -ETIMEDOUT:
-		pgpool_err_set(err, "53300",
-		               "pool \"%s\" exhausted: all %u connections busy, waited %u ms "
-		               "(acquire_timeout); raise max_connections or shorten transactions",
-		               p->pub.name, atomic_load(&sp->max_connections), *waited_us / 1000u);
+		err_acquire_timeout(&p->pub, m, sp, connect_failures, *waited_us, err);
 		break;
 	case -EINTR:
 		pgpool_err_set(
