@@ -10,9 +10,10 @@
  *
  *   [broker]
  *   max_backends = 0          Cap on the backend connections of all pools together (0 = no
- *                             cap; each pool's max_connections still applies). Growth of a pool
- *                             waits while the cap is reached. Also sizes the shared slot array
- *                             (see "slot capacity" below).
+ *                             cap; each pool's max_connections still applies). At the cap a
+ *                             pool with waiters replaces another pool's idle connection above
+ *                             its min_connections (pool.c), else its growth waits. Also sizes
+ *                             the shared slot array (see "slot capacity" below).
  *   orphan_timeout = 10s      After a broker crash, the new broker terminates the backends the
  *                             old one left (pg_terminate_backend through a connection of the
  *                             same pool). A backend a live worker still holds mid-transaction is

@@ -408,6 +408,54 @@ static uint32_t pool_room(struct pool *p, uint32_t live, uint32_t want)
 	return broker.cfg.max_backends > all ? broker.cfg.max_backends - all : 0;
 }
 
+/*
+ * With max_backends reached, a pool whose workers wait may take the place of an idle connection
+ * of another pool (PgBouncer's eviction): otherwise it would wait until the other pool's
+ * idle_timeout while backends sit unused. The victim is the longest-idle connection of a pool
+ * that has more than its min_connections and no waiters of its own, so a busy pool is never
+ * robbed and two pools cannot take connections back and forth while both are short. True if
+ * one was closed (the room it leaves is counted at once).
+ */
+static bool pool_evict_for(struct pool *p)
+{
+	struct server *victim = NULL;
+	uint64_t victim_word = 0, victim_since = UINT64_MAX;
+	char why[128];
+
+	for (uint32_t i = 0; i < broker.npools; i++) {
+		struct pool *q = &broker.pools[i];
+
+		if (q == p || !q->in_use || atomic_load(&q->shm->waiting) > 0 ||
+		    pool_live(q) <= q->shm->min_connections)
+			continue;
+		for (uint32_t j = 0; j < q->nslots; j++) {
+			struct server *s = &q->servers[j];
+			uint64_t idle_word = pgp_slot_word(PGP_SLOT_IDLE, 0, s->gen);
+			uint64_t since = atomic_load(&s->slot->idle_since_us);
+
+			if (s->phase == SERVER_READY && atomic_load(&s->slot->word) == idle_word &&
+			    since < victim_since) {
+				victim = s;
+				victim_word = idle_word;
+				victim_since = since;
+			}
+		}
+	}
+	if (!victim || server_hold(victim, victim_word) != 0)
+		return false;
+	snprintf(why, sizeof(why), "max_backends (%u) reached and pool %s has workers waiting",
+	         broker.cfg.max_backends, p->cfg->name);
+	server_close(victim, false, why);
+	return true;
+}
+
+/* Whether p, short of connections, may evict (pool_evict_for): held back by the cap alone. */
+static bool pool_evict_ok(const struct pool *p, uint32_t live)
+{
+	return p->capped && !p->circuit_open && p->failures == 0 &&
+	       live < atomic_load(&p->shm->max_connections);
+}
+
 void pool_fill(struct pool *p)
 {
 	uint32_t c[8], live, idle, connecting, waiting, want;
@@ -434,6 +482,8 @@ void pool_fill(struct pool *p)
 	else if (p->failures > 0)
 		want = connecting ? 0 : (want ? 1 : 0); /* the server refuses us: probe first */
 	want = want ? pool_room(p, live, want) : 0;
+	if (want == 0 && waiting > idle + connecting && pool_evict_ok(p, live) && pool_evict_for(p))
+		want = pool_room(p, live, 1);
 	for (uint32_t j = 0; j < p->nslots && want > 0; j++) {
 		struct server *s = &p->servers[j];
 		if (s->phase != SERVER_EMPTY)
@@ -452,8 +502,12 @@ void pool_want_params(struct pool *p)
 		return;
 	pool_count(p, c);
 	/* One connection on its way is enough; during backoff the retry timer brings one. */
-	if (c[PGP_SLOT_CONNECTING] > 0 || pgp_now_us() < p->next_attempt_us ||
-	    pool_room(p, p->nslots - c[PGP_SLOT_EMPTY], 1) == 0)
+	if (c[PGP_SLOT_CONNECTING] > 0 || pgp_now_us() < p->next_attempt_us)
+		return;
+	/* The attaching worker waits for these: at the cap that is demand enough to evict. */
+	if (pool_room(p, p->nslots - c[PGP_SLOT_EMPTY], 1) == 0 &&
+	    !(pool_evict_ok(p, p->nslots - c[PGP_SLOT_EMPTY]) && pool_evict_for(p) &&
+	      pool_room(p, p->nslots - c[PGP_SLOT_EMPTY], 1) > 0))
 		return;
 	for (uint32_t j = 0; j < p->nslots; j++) {
 		if (p->servers[j].phase == SERVER_EMPTY) {

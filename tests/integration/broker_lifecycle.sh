@@ -8,7 +8,9 @@
 #   answering (SIGSTOP) is discarded and the statement runs on a new one (PHP, if built);
 #   a DISCARD whose RETURNED notification was lost is still taken back (janitor);
 #   the reset keeps the shared prepared statements (pgpool_*) and deallocates the others;
-#   max_backends caps the pools together (growth waits, the cap holds in pg_stat_activity).
+#   max_backends caps the pools together (growth waits, the cap holds in pg_stat_activity); at
+#   the cap a pool with waiters takes the place of another pool's idle connection above its
+#   min_connections.
 set -uo pipefail
 source "$(dirname "$0")/../tools/broker-test-lib.sh"
 bt_init
@@ -162,6 +164,18 @@ idle_timeout = 0" bt_broker_start "$loop" || continue
 	bt_log "# max_backends 3: peak $peak backends with 4 workers on main (max_connections 4)"
 	bt_check "[$loop] ... never more than 3 backends" test "$peak" -le 3 -a "$(app_backends)" -le 3
 	bt_check "[$loop] ... logged" grep -q "max_backends (3) reached" "$BT_WORK/broker.log"
+	# main is back to idle connections above its min_connections (2): tiny, still at the cap,
+	# takes the place of the longest-idle one instead of waiting for main's idle_timeout.
+	t0=$(date +%s%N)
+	W --pool tiny -c "select 1" -q >"$BT_WORK/tiny2.out" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	bt_log "# max_backends 3, main idle: tiny's lease rc=$rc in $ms ms; backends now $(app_backends)"
+	bt_check "[$loop] ... a pool with waiters evicts another pool's idle connection at the cap" test "$rc" = 0
+	bt_check "[$loop] ... eviction logged" grep -q "closed .*max_backends (3) reached and pool tiny has workers waiting" "$BT_WORK/broker.log"
+	bt_check "[$loop] ... still never more than 3 backends" test "$(app_backends)" -le 3
+	main_total=$(total_of main)
+	bt_check "[$loop] ... main kept its min_connections (2), has $main_total" test "$main_total" -ge 2
 	bt_broker_stop TERM
 	bt_check "[$loop] clean exit" test "$BT_BROKER_RC" = 0
 done
