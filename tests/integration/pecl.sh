@@ -28,7 +28,10 @@ tgz=$T/pgpool-$version.tgz
 # ---- pecl package ----
 (cd "$T" && pecl package "$src/package.xml") >"$T/package.log" 2>&1 || { tail -n 20 "$T/package.log"; t_fail "pecl package failed"; }
 [ -s "$tgz" ] || t_fail "pecl package did not write $tgz"
-grep -qi 'warning' "$T/package.log" && { grep -i warning "$T/package.log" | head -n 5; t_fail "pecl package warned"; }
+# PEAR warns when <date> is not today's: a release-day chore, not a fault of the package (a
+# test must not start failing the day after the date was written). Every other warning fails.
+grep -i 'warning' "$T/package.log" | grep -v 'Release Date "[0-9-]*" is not today' >"$T/warnings" || true
+[ -s "$T/warnings" ] && { head -n 5 "$T/warnings"; t_fail "pecl package warned"; }
 tar -tzf "$tgz" >"$T/tgz.list"
 n=$(grep -c "^pgpool-$version/" "$T/tgz.list" || true)
 listed=$(grep -c '<file ' "$src/package.xml")
