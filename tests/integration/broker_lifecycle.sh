@@ -87,7 +87,8 @@ idle_timeout = 0" bt_broker_start "$loop" || continue
 	while read -r pid; do
 		c=$(grep "\[pool=aged slot=[0-9]*\] backend connected pid=$pid " "$BT_WORK/broker.log" | log_ms)
 		e=$(grep "\[pool=aged slot=[0-9]*\] backend closed pid=$pid .*max_lifetime reached" "$BT_WORK/broker.log" | log_ms)
-		[ -n "$c" ] && [ -n "$e" ] && lifetimes="$lifetimes $((e - c))"
+		# (a lifetime that spans midnight UTC: the clock of the day wrapped)
+		[ -n "$c" ] && [ -n "$e" ] && lifetimes="$lifetimes $(((e - c + 86400000) % 86400000))"
 	done < <(grep -o '\[pool=aged slot=[0-9]*\] backend closed pid=[0-9]* .*max_lifetime reached' "$BT_WORK/broker.log" |
 		sed 's/.*pid=\([0-9]*\).*/\1/' | head -n 3)
 	bt_log "# max_lifetime 2 s: lifetimes of the first 3 connections (ms):$lifetimes; the held one was released $((t_released - t_start)) ms after start"
