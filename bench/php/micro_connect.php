@@ -5,7 +5,8 @@
 //       one measurement in a fresh process (nothing cached: no broker attachment, no shm mapping,
 //       no backend fd): prints the microseconds of new PgPool + "SELECT 1" + fetch.
 //   php ... micro_connect.php warm DSN USER PASSWORD N
-//       N iterations each of, in this process (attached and holding fds after a warm-up):
+//       N iterations each of, in this process (attached and holding fds after a warm-up), in a
+//       random order each iteration:
 //         pgpool_new_query   $db = new PgPool(...); $db->query('SELECT 1')->fetchColumn(); $db = null
 //         pgpool_query       the same query on one PgPool object kept across iterations
 //         pdo_persistent_query  the same query on a pdo_pgsql ATTR_PERSISTENT connection (TCP)
@@ -46,26 +47,30 @@ $n = (int)($argv[5] ?? 5000);
 $pdo = new PDO($dsn, $user, $password, $opts + [PDO::ATTR_PERSISTENT => true]);
 $emu = new PDO($dsn, $user, $password, $opts + [PDO::ATTR_PERSISTENT => true, PDO::ATTR_EMULATE_PREPARES => true]);
 $kept = new PgPool($dsn, $user, $password, $opts);
-$series = ['pgpool_new_query' => [], 'pgpool_query' => [], 'pdo_persistent_query' => [],
-	'pdo_persistent_emulated_query' => []];
-for ($round = 0; $round < 2; $round++) { // round 0 warms up (fds, opcodes, allocator)
-	for ($i = 0; $i < $n; $i++) {
-		$t0 = hrtime(true);
+$run = [
+	'pgpool_new_query' => function () use ($dsn, $user, $password, $opts) {
 		$db = new PgPool($dsn, $user, $password, $opts);
 		$db->query('SELECT 1')->fetchColumn();
 		$db = null;
-		$t1 = hrtime(true);
-		$kept->query('SELECT 1')->fetchColumn();
-		$t2 = hrtime(true);
-		$pdo->query('SELECT 1')->fetchColumn();
-		$t3 = hrtime(true);
-		$emu->query('SELECT 1')->fetchColumn();
-		$t4 = hrtime(true);
-		if ($round === 1) {
-			$series['pgpool_new_query'][] = ($t1 - $t0) / 1000;
-			$series['pgpool_query'][] = ($t2 - $t1) / 1000;
-			$series['pdo_persistent_query'][] = ($t3 - $t2) / 1000;
-			$series['pdo_persistent_emulated_query'][] = ($t4 - $t3) / 1000;
+	},
+	'pgpool_query' => fn() => $kept->query('SELECT 1')->fetchColumn(),
+	'pdo_persistent_query' => fn() => $pdo->query('SELECT 1')->fetchColumn(),
+	'pdo_persistent_emulated_query' => fn() => $emu->query('SELECT 1')->fetchColumn(),
+];
+$series = array_fill_keys(array_keys($run), []);
+$names = array_keys($run);
+for ($round = 0; $round < 2; $round++) { // round 0 warms up (fds, opcodes, allocator)
+	for ($i = 0; $i < $n; $i++) {
+		// A new order every iteration: a query right after another one on the same backend finds
+		// that backend (and its CPU) awake, which a fixed order would give to one series only.
+		shuffle($names);
+		foreach ($names as $name) {
+			$t0 = hrtime(true);
+			$run[$name]();
+			$t1 = hrtime(true);
+			if ($round === 1) {
+				$series[$name][] = ($t1 - $t0) / 1000;
+			}
 		}
 	}
 }
