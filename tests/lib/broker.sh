@@ -9,10 +9,23 @@
 #   broker_stop DIR                        SIGTERM, then SIGKILL after 10 s
 #   broker_alive DIR                       exit 0 if the broker of DIR runs
 #   broker_socket CONFIG                   print the [broker] socket path of CONFIG
+#   broker_shm_remove CONFIG               remove the shm segment of CONFIG (only a broker that
+#                                          died without cleaning up leaves it behind)
 # PGPOOL_BROKER_WRAPPER, if set, is a command prefix (e.g. a seccomp wrapper, valgrind).
 
 broker_socket() {
 	sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*\([^[:space:];]*\).*/\1/p' "$1" | head -n1
+}
+
+broker_shm() {
+	sed -n 's/^[[:space:]]*shm_name[[:space:]]*=[[:space:]]*\([^[:space:];]*\).*/\1/p' "$1" | head -n1
+}
+
+broker_shm_remove() {
+	local shm
+	[ -f "$1" ] || return 0
+	shm=$(broker_shm "$1")
+	[ -z "$shm" ] || rm -f "/dev/shm/${shm#/}"
 }
 
 broker_alive() {

@@ -43,9 +43,6 @@ write_config() {
 		"$here/broker.ini.in" >"$d/broker.ini"
 }
 
-shm_of() {
-	sed -n 's/^[[:space:]]*shm_name[[:space:]]*=[[:space:]]*\([^[:space:];]*\).*/\1/p' "$1" | head -n1
-}
 
 case $cmd in
 start)
@@ -71,7 +68,7 @@ export PGPOOL_TEST_PGDIR=$dir/pg
 export PGPOOL_TEST_PGPORT=$port
 export PGPOOL_TEST_BROKER_PID=$(cat "$dir/broker.pid")
 export PGPOOL_TEST_CONFIG=$dir/broker.ini
-export PGPOOL_TEST_SHM=$(shm_of "$dir/broker.ini")
+export PGPOOL_TEST_SHM=$(broker_shm "$dir/broker.ini")
 export PGPOOL_TEST_STACK=$dir
 ENV
 	cat "$dir/env"
@@ -90,11 +87,7 @@ config)
 	;;
 stop)
 	broker_stop "$dir"
-	if [ -f "$dir/broker.ini" ]; then
-		shm=$(shm_of "$dir/broker.ini")
-		# Only a broker that died without cleaning up leaves its segment behind.
-		[ -n "$shm" ] && rm -f "/dev/shm/${shm#/}"
-	fi
+	broker_shm_remove "$dir/broker.ini"
 	pg_stop "$dir/pg"
 	;;
 *)

@@ -68,19 +68,22 @@ fl_broker_restart() {
 }
 
 fl_broker_stop() {
-	local dir pid
+	local dir pid sig=${2:-TERM}
 	dir=$(fl_dir "$1")
 	pid=$(cat "$dir/broker.pid" 2>/dev/null) || return 0
 	FL_RC=
-	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	kill -"$sig" "$pid" 2>/dev/null
 	for _ in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null && sig=KILL
 	# Not our child (broker_start ran it in a session of its own): no exit status via wait.
 	FL_RC=$(sed -n 's/.* INFO  stopped$/0/p' "$dir/broker.log" | tail -n1)
 	rm -f "$dir/broker.pid"
+	# A killed broker leaves its segment, under a name unique to this run: nobody else would
+	# remove it. (A broker that stopped by itself must have removed it; that is not hidden here.)
+	[ "$sig" != KILL ] || broker_shm_remove "$dir/broker.ini"
 }
 
 fl_rows_init() {
