@@ -3,7 +3,7 @@
 # throwaway PostgreSQL (tests/lib/pg.sh) and one broker at a time, and counts checks.
 #
 # Environment:
-#   PGPOOL_BROKER_TEST_PORT   PostgreSQL port (default 55200)
+#   PGPOOL_BROKER_TEST_PORT   PostgreSQL port (default 25200)
 #   PGPOOL_TEST_EVENT_LOOP    event loops to run the checks on (default "io_uring epoll")
 #   PGPOOL_BROKER_BIN         use this broker binary instead of building one
 #   PGPOOL_BROKER_WRAPPER     run the broker under this command (e.g. "valgrind --error-exitcode=99")
@@ -13,7 +13,7 @@ bt_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../lib/pg.sh
 source "$bt_root/tests/lib/pg.sh"
 
-BT_PORT=${PGPOOL_BROKER_TEST_PORT:-55200}
+BT_PORT=${PGPOOL_BROKER_TEST_PORT:-25200}
 # tiny's acquire_timeout: a connect (SCRAM) in a broker under valgrind takes about a second.
 BT_TINY_ACQUIRE=500ms
 [ "${PGPOOL_TEST_SANITIZER:-}" = valgrind ] && BT_TINY_ACQUIRE=5s
