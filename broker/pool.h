@@ -42,7 +42,7 @@ struct pool {
 	struct pgp_ctl_attach_ok attach_ok; /* template of the ATTACH_OK reply (no attach_id) */
 };
 
-/* The number of shm slots to create for a configuration (the rule is in config.c's header). */
+/* The number of shm slots to create for a configuration (the rule is in config_keys.c's header). */
 uint32_t pool_slot_capacity(const struct config *cfg);
 
 /* Lay the configured pools out in the (formatted, unpublished) shm segment. 0 or -errno. */

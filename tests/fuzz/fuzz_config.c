@@ -1,6 +1,7 @@
 /*
  * fuzz_config: libFuzzer target for the broker's INI parser and config validation
- * (broker/config.c through config_parse(), the in-memory entry point config_load() uses).
+ * (broker/config.c and config_keys.c through config_parse(), the in-memory entry point
+ * config_load() uses).
  *
  * The input is the text of a config file (a NUL inside ends it, as config_load() refuses such a
  * file). Whatever it holds, config_parse() must either succeed or fail with a message, never read
