@@ -460,7 +460,8 @@ static const struct pdo_dbh_methods pgpool_methods = {
  * (pgpool_exec.c). */
 typedef struct dsn_setup {
 	smart_str sql;
-	bool bad; /* a setting that cannot be applied safely */
+	bool bad;     /* a setting that cannot be applied safely */
+	char tls[40]; /* "sslmode=require" etc.: encryption the pool cannot give */
 } dsn_setup;
 
 /* A setting name as the server takes it in SET without quoting. */
@@ -547,6 +548,14 @@ static int setup_collect(const char *key, const char *value, void *ctx)
 		setup_options(d, value);
 	else if (strcmp(key, "client_encoding") == 0 || strcmp(key, "application_name") == 0)
 		setup_add(d, key, strlen(key), value);
+	else if ((strcmp(key, "sslmode") == 0 &&
+	          (strcmp(value, "require") == 0 || strcmp(value, "verify-ca") == 0 ||
+	           strcmp(value, "verify-full") == 0)) ||
+	         (strcmp(key, "gssencmode") == 0 && strcmp(value, "require") == 0))
+		/* The application asked for an encrypted session and libpq would refuse anything
+		 * else; a pooled backend is plaintext (the broker's own hop is loopback or a Unix
+		 * socket), so saying yes silently would break that promise. */
+		snprintf(d->tls, sizeof(d->tls), "%s=%s", key, value);
 	return 0;
 }
 
@@ -566,6 +575,19 @@ static bool dsn_session_setup(pdo_dbh_t *dbh, char **out)
 	}
 	rc = pgp_conninfo_parse(copy, setup_collect, &d);
 	efree(copy);
+	if (rc == 0 && d.tls[0] != '\0') {
+		char msg[300];
+
+		smart_str_free(&d.sql);
+		snprintf(
+		    msg, sizeof(msg),
+		    "the DSN asks for %s, but pooled connections are not encrypted (the broker "
+		    "connects to PostgreSQL over a Unix socket or loopback): remove it to use the "
+		    "pool, or use new PDO for an encrypted connection",
+		    d.tls);
+		pgpool_error(dbh, NULL, "08001", msg);
+		return false;
+	}
 	if (rc == 0 && d.bad) {
 		smart_str_free(&d.sql);
 		pgpool_error(

@@ -115,8 +115,9 @@ static int pgpool_stmt_execute(pdo_stmt_t *stmt)
 		/* As pdo_pgsql: as many parameters as were bound (the server checks the count). */
 		n = stmt->bound_params ? zend_hash_num_elements(stmt->bound_params) : 0;
 		if (n > UINT16_MAX) {
-			pgpool_error(stmt->dbh, stmt, "54023",
-			             "too many parameters: PostgreSQL accepts at most 65535");
+			/* libpq's refusal, as pdo_pgsql reports it */
+			pgpool_error(stmt->dbh, stmt, "HY000",
+			             "number of parameters must be between 0 and 65535");
 			stmt_release_params(S);
 			return 0;
 		}
