@@ -76,7 +76,7 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len);
 /* Keywords found outside literals and comments. */
 #define PGPOOL_W_INSERT    0x01u
 #define PGPOOL_W_SEQFUNC   0x02u /* nextval, setval */
-#define PGPOOL_W_TEMP      0x04u /* TEMP, TEMPORARY */
+#define PGPOOL_W_TEMP      0x04u /* TEMP, TEMPORARY, schema pg_temp */
 #define PGPOOL_W_INTO      0x08u
 #define PGPOOL_W_ADVLOCK   0x10u /* session-level advisory lock functions */
 #define PGPOOL_W_SETCONFIG 0x20u
@@ -84,6 +84,13 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len);
 /* "deallocate" or "discard" anywhere, also inside literals and function bodies (a DO block can
  * EXECUTE 'DEALLOCATE ALL'): the slot's prepared-statement records may no longer be true. */
 #define PGPOOL_W_DEALLOC 0x80u
+#define PGPOOL_W_CREATE  0x100u /* CREATE: a `SELECT n` tag may be CREATE TABLE AS */
+/* Session state in a DO block's body, a dollar-quoted body or a string a DO block may EXECUTE
+ * (SET, set_config, LISTEN, temp objects, advisory locks...): no command tag tells. */
+#define PGPOOL_W_SESSION 0x200u
+/* Words that pin the lease once the statement completed; PGPOOL_W_ADVLOCK pins even after an
+ * error (a session advisory lock survives the error of the statement that took it). */
+#define PGPOOL_W_PINS (PGPOOL_W_ADVLOCK | PGPOOL_W_SETCONFIG | PGPOOL_W_SESSION)
 
 typedef struct pgpool_sql_info {
 	char first[16];  /* first keyword of the first statement, upper case, "" if none */

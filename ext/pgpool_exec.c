@@ -635,8 +635,10 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		exec_lost_error(H, stmt, PGPOOL_WIRE_IO, &rt, NULL, q->quiet);
 		return EXEC_FAILED;
 	}
-	if (!q->aux &&
-	    (tags_changed || (completed && (info.words & (PGPOOL_W_ADVLOCK | PGPOOL_W_SETCONFIG)))))
+	/* A session advisory lock outlives an error after it (in a DO block, or later in the
+	 * statement): it pins even then. */
+	if (!q->aux && (tags_changed || (info.words & PGPOOL_W_ADVLOCK) ||
+	                (completed && (info.words & PGPOOL_W_PINS))))
 		pgpool_conn_pin(H);
 	exec_track_lastval(H, q, begin, seq && !was_idle, cap_before ? before : NULL,
 	                   cap_after ? after : NULL, res->status != PGPOOL_RES_ERROR);

@@ -47,10 +47,13 @@ bool pgpool_session_tag_changes(const char *tag, const pgpool_sql_info *info, bo
 	/* A cursor without HOLD ends with its transaction, which holds the lease anyway. */
 	if (strcmp(tag, "DECLARE CURSOR") == 0)
 		return (info->words & PGPOOL_W_HOLD) || info->multi;
-	/* CREATE TEMP TABLE/VIEW/SEQUENCE, CREATE TABLE AS / SELECT INTO a temporary table. */
+	/* CREATE TEMP TABLE/VIEW/SEQUENCE/FUNCTION (or in schema pg_temp), SELECT INTO a temporary
+	 * table, and CREATE TEMP TABLE ... AS, whose tag is `SELECT n` once it has rows (PostgreSQL
+	 * 15), also under EXPLAIN ANALYZE. A column named temp in a SELECT pins nothing. */
 	if ((info->words & PGPOOL_W_TEMP) &&
 	    (strncmp(tag, "CREATE", 6) == 0 ||
-	     (strncmp(tag, "SELECT", 6) == 0 && (info->words & PGPOOL_W_INTO))))
+	     ((strncmp(tag, "SELECT", 6) == 0 || strcmp(tag, "EXPLAIN") == 0) &&
+	      (info->words & (PGPOOL_W_INTO | PGPOOL_W_CREATE)))))
 		return true;
 	return false;
 }

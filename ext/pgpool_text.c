@@ -383,30 +383,61 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len)
 
 /* ---- SQL scanning ---- */
 
-#define SQL_WORD(w, f)                                                                             \
-	{                                                                                          \
-		w, sizeof(w) - 1, f                                                                \
-	}
-static const struct {
+/* Words the scanner looks for, each with its first letter (for the filter below). top: the flag
+ * a word sets in the statement's own text (outside literals and comments, or as a quoted name:
+ * "pg_advisory_lock"(1)); body: the flag it sets in a body that runs statements the text does
+ * not show (DO blocks, see body_words). X(a, letter, word, top, body). */
+#define SQL_WORDS(X, a)                                                                            \
+	X(a, 'i', "insert", PGPOOL_W_INSERT, 0)                                                    \
+	X(a, 'n', "nextval", PGPOOL_W_SEQFUNC, 0)                                                  \
+	X(a, 's', "setval", PGPOOL_W_SEQFUNC, 0)                                                   \
+	X(a, 't', "temp", PGPOOL_W_TEMP, PGPOOL_W_SESSION)                                         \
+	X(a, 't', "temporary", PGPOOL_W_TEMP, PGPOOL_W_SESSION)                                    \
+	/* CREATE TABLE pg_temp.t, CREATE VIEW pg_temp_3.v: temporary without the keyword. */      \
+	X(a, 'p', "pg_temp", PGPOOL_W_TEMP, PGPOOL_W_SESSION)                                      \
+	X(a, 'i', "into", PGPOOL_W_INTO, 0)                                                        \
+	X(a, 'c', "create", PGPOOL_W_CREATE, 0)                                                    \
+	/* Every session-level (non-xact) advisory lock function. */                               \
+	X(a, 'p', "pg_advisory_lock", PGPOOL_W_ADVLOCK, PGPOOL_W_ADVLOCK)                          \
+	X(a, 'p', "pg_advisory_lock_shared", PGPOOL_W_ADVLOCK, PGPOOL_W_ADVLOCK)                   \
+	X(a, 'p', "pg_try_advisory_lock", PGPOOL_W_ADVLOCK, PGPOOL_W_ADVLOCK)                      \
+	X(a, 'p', "pg_try_advisory_lock_shared", PGPOOL_W_ADVLOCK, PGPOOL_W_ADVLOCK)               \
+	X(a, 's', "set_config", PGPOOL_W_SETCONFIG, PGPOOL_W_SETCONFIG)                            \
+	X(a, 'h', "hold", PGPOOL_W_HOLD, PGPOOL_W_SESSION)                                         \
+	X(a, 'd', "deallocate", PGPOOL_W_DEALLOC, 0)                                               \
+	X(a, 'd', "discard", PGPOOL_W_DEALLOC, 0)                                                  \
+	/* In a statement's own text these come back as command tags (SET, RESET, LISTEN,          \
+	 * PREPARE, LOAD); a DO block's EXECUTE of them does not. SET is body_words' own case. */  \
+	X(a, 'r', "reset", 0, PGPOOL_W_SESSION)                                                    \
+	X(a, 'l', "listen", 0, PGPOOL_W_SESSION)                                                   \
+	X(a, 'p', "prepare", 0, PGPOOL_W_SESSION)                                                  \
+	X(a, 'l', "load", 0, PGPOOL_W_SESSION)
+
+#define SQL_WORD_ENTRY(a, l, w, top, body) {w, sizeof(w) - 1, top, body},
+static const struct sql_word {
 	const char *word;
 	size_t len;
-	uint32_t flag;
-} sql_words[] = {
-    SQL_WORD("insert", PGPOOL_W_INSERT),
-    SQL_WORD("nextval", PGPOOL_W_SEQFUNC),
-    SQL_WORD("setval", PGPOOL_W_SEQFUNC),
-    SQL_WORD("temp", PGPOOL_W_TEMP),
-    SQL_WORD("temporary", PGPOOL_W_TEMP),
-    SQL_WORD("into", PGPOOL_W_INTO),
-    SQL_WORD("pg_advisory_lock", PGPOOL_W_ADVLOCK),
-    SQL_WORD("pg_advisory_lock_shared", PGPOOL_W_ADVLOCK),
-    SQL_WORD("pg_try_advisory_lock", PGPOOL_W_ADVLOCK),
-    SQL_WORD("pg_try_advisory_lock_shared", PGPOOL_W_ADVLOCK),
-    SQL_WORD("set_config", PGPOOL_W_SETCONFIG),
-    SQL_WORD("hold", PGPOOL_W_HOLD),
-    SQL_WORD("deallocate", PGPOOL_W_DEALLOC),
-    SQL_WORD("discard", PGPOOL_W_DEALLOC),
-};
+	uint32_t top, body;
+} sql_words[] = {SQL_WORDS(SQL_WORD_ENTRY, 0)};
+
+/* Per first letter, the lengths of the words with a top (body) flag that start with it, one bit
+ * per length (every word is shorter than 32): nearly every identifier stops at this test, which
+ * keeps the scan of common statements as cheap as a scan that looks for nothing. */
+#define SQL_TOP_LEN(a, l, w, top, body)  | ((l) == (a) && (top) ? 1u << (sizeof(w) - 1) : 0u)
+#define SQL_BODY_LEN(a, l, w, top, body) | ((l) == (a) && (body) ? 1u << (sizeof(w) - 1) : 0u)
+#define SQL_LEN1(X, a)                   (0u SQL_WORDS(X, a))
+#define SQL_LENGTHS(X)                                                                             \
+	{                                                                                          \
+		SQL_LEN1(X, 'a'), SQL_LEN1(X, 'b'), SQL_LEN1(X, 'c'), SQL_LEN1(X, 'd'),            \
+		    SQL_LEN1(X, 'e'), SQL_LEN1(X, 'f'), SQL_LEN1(X, 'g'), SQL_LEN1(X, 'h'),        \
+		    SQL_LEN1(X, 'i'), SQL_LEN1(X, 'j'), SQL_LEN1(X, 'k'), SQL_LEN1(X, 'l'),        \
+		    SQL_LEN1(X, 'm'), SQL_LEN1(X, 'n'), SQL_LEN1(X, 'o'), SQL_LEN1(X, 'p'),        \
+		    SQL_LEN1(X, 'q'), SQL_LEN1(X, 'r'), SQL_LEN1(X, 's'), SQL_LEN1(X, 't'),        \
+		    SQL_LEN1(X, 'u'), SQL_LEN1(X, 'v'), SQL_LEN1(X, 'w'), SQL_LEN1(X, 'x'),        \
+		    SQL_LEN1(X, 'y'), SQL_LEN1(X, 'z'),                                            \
+	}
+static const uint32_t sql_top_lengths[26] = SQL_LENGTHS(SQL_TOP_LEN);
+static const uint32_t sql_body_lengths[26] = SQL_LENGTHS(SQL_BODY_LEN);
 
 static bool ident_start(unsigned char c)
 {
@@ -418,39 +449,37 @@ static bool ident_char(unsigned char c)
 	return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
 }
 
-static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned nword, bool plain)
+/* The entry for the word w (n bytes) if lengths (sql_top_lengths or sql_body_lengths) say a
+ * word of its first letter has its length, else NULL. pg_temp_N (the session's temporary
+ * schema by its real name) is pg_temp. The first test is inline: most words stop there. */
+static const struct sql_word *word_find(const char *w, size_t n, const uint32_t *lengths)
 {
 	size_t i;
-	char *dst = nword == 0 ? info->first : nword == 1 ? info->second : NULL;
 
-	if (dst != NULL && n < sizeof(info->first)) {
-		for (i = 0; i < n; i++)
-			dst[i] = (char)toupper((unsigned char)w[i]);
-		dst[n] = '\0';
+	if (n > 8 && strncasecmp(w, "pg_temp_", 8) == 0) {
+		for (i = 8; i < n && w[i] >= '0' && w[i] <= '9'; i++)
+			;
+		if (i == n)
+			n = 7;
 	}
-	/* Every word we look for starts with one of these letters: most identifiers stop here. */
-	if (plain || strchr("dhinpstDHINPST", w[0]) == NULL)
-		return;
+	if (n >= 32 || !(lengths[(w[0] | 0x20) - 'a'] & (1u << n)))
+		return NULL;
 	for (i = 0; i < PGP_ARRAY_LEN(sql_words); i++) {
-		if (sql_words[i].len == n && strncasecmp(sql_words[i].word, w, n) == 0) {
-			info->words |= sql_words[i].flag;
-			break;
-		}
+		if (sql_words[i].len == n && sql_words[i].word[0] == (w[0] | 0x20) &&
+		    strncasecmp(sql_words[i].word, w, n) == 0)
+			return &sql_words[i];
 	}
+	return NULL;
 }
 
-/* Does literal text (a string or a function body) mention deallocate or discard? A function
- * can EXECUTE them, where no command tag tells. */
-static bool literal_deallocates(const char *p, const char *end)
+static inline const struct sql_word *word_lookup(const char *w, size_t n, const uint32_t *lengths)
 {
-	for (; p + 7 <= end; p++) {
-		if ((*p | 0x20) != 'd')
-			continue;
-		if ((p + 10 <= end && strncasecmp(p, "deallocate", 10) == 0) ||
-		    strncasecmp(p, "discard", 7) == 0)
-			return true;
-	}
-	return false;
+	unsigned letter = ((unsigned char)w[0] | 0x20) - 'a';
+
+	if (letter >= 26 || lengths[letter] == 0 ||
+	    (n < 32 && !(lengths[letter] & (1u << n)) && !(letter == 'p' - 'a' && n > 8)))
+		return NULL;
+	return word_find(w, n, lengths);
 }
 
 /* Is p (right after the word set_config) a call whose last argument is literally true, i.e.
@@ -497,6 +526,88 @@ static bool set_config_local(const char *p, const char *end)
 	       (n == 4 && strncasecmp(arg, "'on'", 4) == 0);
 }
 
+/* A word of the statement's own text (or a quoted name, then nword is past the second); p is
+ * right after it. */
+static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned nword, const char *p,
+                      const char *end)
+{
+	const struct sql_word *e;
+	size_t i;
+	char *dst = nword == 0 ? info->first : nword == 1 ? info->second : NULL;
+
+	if (dst != NULL && n < sizeof(info->first)) {
+		for (i = 0; i < n; i++)
+			dst[i] = (char)toupper((unsigned char)w[i]);
+		dst[n] = '\0';
+	}
+	e = word_lookup(w, n, sql_top_lengths);
+	if (e == NULL || e->top == 0)
+		return;
+	if (e->top == PGPOOL_W_SETCONFIG && set_config_local(p, end))
+		return;
+	info->words |= e->top;
+}
+
+/* What a body that runs statements of its own (a DO block's, a function's being created, or a
+ * string a DO block is given) says about session state. Nothing in it shows in the command
+ * tags, and it may EXECUTE statements from strings, so it is read as a plain list of words,
+ * quotes and all: `EXECUTE 'SET ROLE x'` counts. It errs on the side of pinning (a DO block's
+ * UPDATE ... SET pins too): a false alarm costs pooling for one handle, a miss leaks state.
+ * Text built at run time ('SE' || 'T', format('%s', ...)) and the bodies of functions a
+ * statement calls are out of its sight (COMPATIBILITY.md). */
+static uint32_t body_words(const char *p, const char *end)
+{
+	const struct sql_word *e;
+	const char *w;
+	uint32_t words = 0;
+	bool set = false;
+	size_t n;
+
+	while (p < end) {
+		/* '$' ends a word here: $x$SET ROLE a$x$ is a quoted statement */
+		if (!ident_start((unsigned char)*p) && !(*p >= '0' && *p <= '9')) {
+			p++;
+			continue;
+		}
+		for (w = p; p < end && (ident_start((unsigned char)*p) || (*p >= '0' && *p <= '9'));
+		     p++)
+			;
+		n = (size_t)(p - w);
+		if (set) {
+			/* SET LOCAL and SET TRANSACTION end with the transaction. */
+			set = false;
+			if (!(n == 5 && strncasecmp(w, "local", 5) == 0) &&
+			    !(n == 11 && strncasecmp(w, "transaction", 11) == 0))
+				words |= PGPOOL_W_SESSION;
+		}
+		if (n == 3 && strncasecmp(w, "set", 3) == 0) {
+			set = true;
+			continue;
+		}
+		e = word_lookup(w, n, sql_body_lengths);
+		if (e == NULL || e->body == 0)
+			continue;
+		if (e->body == PGPOOL_W_SETCONFIG && set_config_local(p, end))
+			continue;
+		words |= e->body;
+	}
+	return set ? words | PGPOOL_W_SESSION : words;
+}
+
+/* Does literal text (a string or a function body) mention deallocate or discard? A function
+ * can EXECUTE them, where no command tag tells. */
+static bool literal_deallocates(const char *p, const char *end)
+{
+	for (; p + 7 <= end; p++) {
+		if ((*p | 0x20) != 'd')
+			continue;
+		if ((p + 10 <= end && strncasecmp(p, "deallocate", 10) == 0) ||
+		    strncasecmp(p, "discard", 7) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Length of a dollar-quote tag ("$tag$" or "$$") at p, 0 if p does not start one. */
 static size_t dollar_tag(const char *p, const char *end)
 {
@@ -514,8 +625,8 @@ static size_t dollar_tag(const char *p, const char *end)
 void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 {
 	const char *p = sql, *end = sql + len, *w;
-	unsigned nword = 0, depth;
-	bool ended = false, escapes;
+	unsigned nword = 0, depth, sword = 0;
+	bool ended = false, escapes, is_do = false;
 	size_t tag;
 
 	memset(info, 0, sizeof(*info));
@@ -536,6 +647,8 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 			}
 		} else if (c == ';') {
 			ended = nword > 0;
+			sword = 0;
+			is_do = false;
 			p++;
 		} else {
 			if (ended)
@@ -555,6 +668,17 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 				}
 				if (c == '\'' && literal_deallocates(w, p))
 					info->words |= PGPOOL_W_DEALLOC;
+				/* DO 'BEGIN ... END': the body of a DO block as a string. */
+				if (c == '\'' && is_do)
+					info->words |= body_words(w + 1, p);
+				/* "pg_temp".t, "pg_advisory_lock"(1): the same names quoted. A
+				 * quoted identifier is never a keyword: only the names among
+				 * the words (pg_..., set_config, nextval, setval) count. */
+				if (c == '"' && p - w > 1 &&
+				    ((w[1] | 0x20) == 'p' || (w[1] | 0x20) == 's' ||
+				     (w[1] | 0x20) == 'n'))
+					note_word(info, w + 1, (size_t)(p - w - 1), 2,
+					          p < end ? p + 1 : end, end);
 				if (p < end)
 					p++;
 			} else if (c == '$' && (tag = dollar_tag(p, end)) != 0) {
@@ -563,15 +687,18 @@ void pgpool_sql_scan(const char *sql, size_t len, pgpool_sql_info *info)
 					;
 				if (literal_deallocates(w + tag, p))
 					info->words |= PGPOOL_W_DEALLOC;
+				/* A DO block's or a function's body: read for session state,
+				 * whatever the statement (cheap: common statements have none). */
+				info->words |= body_words(w + tag, p + tag <= end ? p : end);
 				p = p + tag <= end ? p + tag : end;
 			} else if (ident_start(c)) {
 				w = p;
 				while (p < end && ident_char((unsigned char)*p))
 					p++;
+				if (sword++ == 0)
+					is_do = p - w == 2 && strncasecmp(w, "do", 2) == 0;
 				/* E'...' escape strings: the quote right after is handled above. */
-				note_word(info, w, (size_t)(p - w), nword++,
-				          p - w == 10 && strncasecmp(w, "set_config", 10) == 0 &&
-				              set_config_local(p, end));
+				note_word(info, w, (size_t)(p - w), nword++, p, end);
 			} else {
 				if (nword == 0)
 					nword = 2; /* the statement does not start with a keyword */
