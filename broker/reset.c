@@ -112,14 +112,15 @@ static void reset_write(struct server *s)
 }
 
 /* What the session reset sends: DISCARD ALL without DEALLOCATE ALL, so the statements the
- * workers share (named PGP_STMT_PREFIX..., recorded in the slot's stmts[]) survive for the next
- * lease, while any other prepared statement (an application's PREPARE) goes. One Query: the
- * statements run in one implicit transaction, where each of them is allowed. */
+ * workers share (named PGP_STMT_PREFIX..., prepared through the protocol, recorded in the slot's
+ * stmts[]) survive for the next lease, while any other prepared statement (an application's
+ * PREPARE, also one that took one of our names: from_sql) goes. One Query: the statements run
+ * in one implicit transaction, where each of them is allowed. */
 static const char reset_sql[] =
     "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
     "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; "
     "DO $pgpool$DECLARE r record; BEGIN FOR r IN SELECT name FROM pg_prepared_statements "
-    "WHERE left(name, " RESET_STMT_PREFIX_LEN ") <> '" PGP_STMT_PREFIX "' LOOP "
+    "WHERE from_sql OR left(name, " RESET_STMT_PREFIX_LEN ") <> '" PGP_STMT_PREFIX "' LOOP "
     "EXECUTE format('DEALLOCATE %I', r.name); END LOOP; END$pgpool$";
 static const char *const reset_tags[] = {
     "CLOSE CURSOR ALL",  "SET", "RESET", "UNLISTEN", "SELECT 1", "DISCARD PLANS", "DISCARD TEMP",

@@ -22,6 +22,7 @@
  * connection is discarded.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "php.h"
 
@@ -97,8 +98,30 @@ uint64_t pgpool_conn_settings_hash(pgpool_dbh *H)
 		v = pgpool_conn_param(H, parse_params[i]);
 		h = pgp_hash64(v, strlen(v) + 1, h);
 	}
+	/* search_path is not reported, and temporary objects shadow other names: a statement
+	 * parsed under them resolves its names otherwise, and PostgreSQL analyzes a shared
+	 * statement again under the executing session's search_path (RevalidateCachedQuery), where
+	 * another result type fails with 0A000 and other parameter types with 22P02 or 42883. */
+	if (H->session_salt != 0)
+		h = pgp_hash64(&H->session_salt, sizeof(H->session_salt), h);
 	H->settings_hash = h != 0 ? h : 1;
 	return H->settings_hash;
+}
+
+void pgpool_conn_key_session(pgpool_dbh *H, uint64_t state)
+{
+	static uint64_t counter;
+
+	if (state == 0) {
+		/* Unique: this process, this handle, this moment. */
+		uint64_t u[4] = {(uint64_t)getpid(), ++counter, pgp_now_us(),
+		                 (uint64_t)(uintptr_t)H};
+
+		state = pgp_hash64(u, sizeof(u), 0);
+	}
+	/* Chained: the state is what every change so far made of it. */
+	H->session_salt = pgp_hash64(&state, sizeof(state), H->session_salt) | 1;
+	H->settings_hash = 0;
 }
 
 bool pgpool_conn_in_txn(const pgpool_dbh *H)
@@ -168,6 +191,7 @@ void pgpool_conn_drop(pgpool_dbh *H, uint32_t state)
 	H->warned = false;
 	H->cursors = 0;
 	H->txn_lastval[0] = '\0';
+	H->session_salt = 0; /* the session state goes with the lease (reset, or never set) */
 	conn_clear_params(H);
 	conn_clear_origin(H);
 	if (H->lob_streams != NULL)

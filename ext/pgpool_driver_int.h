@@ -125,6 +125,8 @@ int pgpool_prepared_find(struct pgp_shm_slot *slot, uint64_t key, uint64_t now);
 int pgpool_prepared_reserve(struct pgp_shm_slot *slot, uint64_t *victim);
 /* Record key in entry idx (from pgpool_prepared_reserve or _find) once ParseComplete arrived. */
 void pgpool_prepared_record(struct pgp_shm_slot *slot, int idx, uint64_t key, uint64_t now);
+/* Forget the record of one statement (it failed as one parsed against older definitions). */
+void pgpool_prepared_forget(struct pgp_shm_slot *slot, uint64_t key);
 /* Forget every record of the slot (statements may have been deallocated). */
 void pgpool_prepared_forget_all(struct pgp_shm_slot *slot);
 
@@ -256,6 +258,8 @@ typedef struct pgpool_dbh {
 	char *params[PGPOOL_P_COUNT];   /* pemalloc'd overrides reported by ParameterStatus */
 	int encoding;                   /* enum pgpool_encoding of client_encoding, -1: look up */
 	uint64_t settings_hash;         /* pgpool_conn_settings_hash(), 0: compute again */
+	uint64_t session_salt;          /* session state that changes name resolution on the held
+	                                   lease (pgpool_conn_key_session), 0: none */
 	struct pgpool_dbh *prev, *next; /* live handles of this process */
 } pgpool_dbh;
 
@@ -323,10 +327,17 @@ bool pgpool_conn_in_txn(const pgpool_dbh *H);
 /* Server parameter for this handle (see enum pgpool_param); never NULL. */
 const char *pgpool_conn_param(const pgpool_dbh *H, int param);
 int pgpool_conn_encoding(pgpool_dbh *H);
-/* Hash of the reported settings that change what a statement's text means when it is parsed
- * (client_encoding, standard_conforming_strings, DateStyle, IntervalStyle, TimeZone): shared
- * prepared statements are told apart by it. Never 0. */
+/* Hash of what changes what a statement's text means when it is parsed: the reported settings
+ * (client_encoding, standard_conforming_strings, DateStyle, IntervalStyle, TimeZone) and the
+ * session state this handle set on the held lease that changes name resolution
+ * (pgpool_conn_key_session): shared prepared statements are told apart by it. Never 0. */
 uint64_t pgpool_conn_settings_hash(pgpool_dbh *H);
+/* The handle changed session state that may change how names resolve (search_path, temporary
+ * objects, role...): statements parsed from now on until the lease goes get other keys. state:
+ * a hash of what set it when that alone determines the state (a SET, the DSN's options: handles
+ * that did the same share statements), 0 when it does not (temporary objects, code): this
+ * handle's statements are its own. */
+void pgpool_conn_key_session(pgpool_dbh *H, uint64_t state);
 /* Remember where the code that opened a transaction runs (for the request-end warning). */
 void pgpool_conn_note_origin(pgpool_dbh *H);
 /* At request end only: warn once that a transaction or a cursor still held the lease, naming

@@ -17,15 +17,18 @@
  * from pg_prepared_statements on the same lease (at once, or when an aborted transaction ends).
  * Statement names also depend on a pool-wide schema epoch that a worker bumps when it runs DDL:
  * statements parsed before it (with parameter types inferred from the old definitions) are not
- * reused. A recorded statement whose Bind failed with 26000, or that failed the way a statement
- * parsed against older definitions can (0A000 "cached plan must not change result type", a
- * parameter of the wrong type: DDL run elsewhere), is retried once with Parse, when no
- * transaction was open before the round trip (a transaction begun in it is rolled back and
- * begun again: it had done nothing else). Inside an open transaction that retry would abort the
- * transaction: there a recorded statement is parsed again first while a function that could
- * deallocate statements exists (pgpool_prepared.c searches the catalog, on a write that starts
- * outside a transaction, at most once a second); other errors stand there, as they would with
- * pdo_pgsql's per-handle statements.
+ * reused; and on session state the handle set that changes how names resolve (search_path,
+ * temporary objects: exec_key_session). A recorded statement whose Bind failed with 26000, or
+ * that failed the way a statement parsed against older definitions can (0A000 "cached plan must
+ * not change result type", a parameter of the wrong type: DDL run elsewhere), is retried once
+ * with Parse, when no transaction was open before the round trip (a transaction begun in it is
+ * rolled back and begun again: it had done nothing else). Inside an open transaction that retry
+ * would abort the transaction: there a recorded statement is parsed again first while a function
+ * that could deallocate statements exists (pgpool_prepared.c searches the catalog, on a write
+ * that starts outside a transaction, at most once a second); other errors stand there, as they
+ * would with pdo_pgsql's per-handle statements, but the failed statement leaves the slot's
+ * record, so the next transaction parses it again. DDL run elsewhere, once shown (0A000, or an
+ * error a fresh Parse cured), moves the schema epoch on as DDL here does.
  *
  * lastInsertId() after an INSERT outside a transaction: the lease is gone by the time the
  * application asks, so the round trip of a single INSERT (or of a statement calling nextval or
@@ -60,7 +63,8 @@ enum exec_segment {
 enum exec_outcome {
 	EXEC_OK = 0,
 	EXEC_FAILED,
-	EXEC_RETRY, /* stale prepared-statement record: run again with Parse */
+	EXEC_RETRY,        /* stale prepared-statement record: run again with Parse */
+	EXEC_RETRY_REPLAN, /* a recorded statement may be older than some DDL: the same */
 };
 
 /* The shared prepared statement of one attempt. */
@@ -71,9 +75,13 @@ typedef struct exec_prep {
 	bool bound;   /* BindComplete seen */
 	bool stale;   /* Bind failed although the record said the statement was there */
 	bool replan;  /* a recorded statement failed in a way a fresh Parse may cure */
+	bool moved;   /* ... in a way only DDL can explain (its result type changed) */
 	int idx;      /* miss: the record entry to fill when ParseComplete arrives */
 	char name[PGPOOL_STMT_NAME_SIZE];
 } exec_prep;
+
+/* Seed of the hashes of session state that keys shared statements (pgpool_conn_key_session). */
+#define PGPOOL_STATE_SEED 0x5e551011u
 
 /* libpq's result statuses pdo_pgsql reports as errorInfo[1] for COPY through exec()/query(). */
 #define EXEC_PGRES_COPY_OUT  3
@@ -321,12 +329,63 @@ static void exec_classify_error(const pgp_msg *m, exec_prep *prep)
 	if (strcmp(e.sqlstate, "0A000") == 0) {
 		prep->replan = e.message != NULL &&
 		               strstr(e.message, "cached plan must not change result type") != NULL;
+		prep->moved = prep->replan;
 		return;
 	}
 	for (i = 0; i < PGP_ARRAY_LEN(replan_states); i++) {
 		if (strcmp(e.sqlstate, replan_states[i]) == 0)
 			prep->replan = true;
 	}
+}
+
+/*
+ * The statement may have left session state that changes how the names of statements parsed
+ * after it resolve; shared statements must not carry it to handles without it (see
+ * pgpool_conn_settings_hash). A single SET / RESET or SELECT set_config(): its text and values
+ * say what the state is, and handles that ran the same share statements (a tenant's search_path).
+ * State that changes nothing there (LISTEN, cursors, PREPARE, advisory locks, SET TRANSACTION):
+ * nothing. Anything else (temporary objects, several statements, code): this handle's own.
+ */
+static void exec_key_session(pgpool_dbh *H, const pgpool_query *q, const pgpool_sql_info *info,
+                             size_t sql_len)
+{
+	static const char *const neutral[] = {"LISTEN", "UNLISTEN", "DECLARE", "CLOSE", "PREPARE"};
+	const uint32_t plain =
+	    PGPOOL_W_INSERT | PGPOOL_W_SEQFUNC | PGPOOL_W_ADVLOCK | PGPOOL_W_HOLD;
+	bool set = strcmp(info->first, "SET") == 0;
+	uint64_t h;
+	int64_t len;
+	uint16_t i;
+	size_t k;
+
+	if (!info->multi && (info->words & ~(plain | PGPOOL_W_SETCONFIG)) == 0) {
+		if (set && (strcmp(info->second, "TRANSACTION") == 0 ||
+		            strcmp(info->second, "CONSTRAINTS") == 0))
+			return;
+		if ((info->words & ~plain) == 0) {
+			for (k = 0; k < PGP_ARRAY_LEN(neutral); k++) {
+				if (strcmp(info->first, neutral[k]) == 0)
+					return;
+			}
+			if (strcmp(info->first, "SELECT") == 0 && (info->words & PGPOOL_W_ADVLOCK))
+				return;
+		}
+		if (set || strcmp(info->first, "RESET") == 0 ||
+		    (strcmp(info->first, "SELECT") == 0 && (info->words & PGPOOL_W_SETCONFIG))) {
+			h = pgp_hash64(q->sql, sql_len, PGPOOL_STATE_SEED);
+			for (i = 0; q->extended && i < q->nparams; i++) {
+				len = q->values == NULL || q->values[i] == NULL ? -1
+				      : q->lengths == NULL ? (int64_t)strlen(q->values[i])
+				                           : q->lengths[i];
+				h = pgp_hash64(&len, sizeof(len), h);
+				if (len > 0)
+					h = pgp_hash64(q->values[i], (size_t)len, h);
+			}
+			pgpool_conn_key_session(H, h != 0 ? h : 1);
+			return;
+		}
+	}
+	pgpool_conn_key_session(H, 0);
 }
 
 /* A stale record was found while a transaction begun in this round trip is now failed: end it
@@ -355,7 +414,7 @@ static bool exec_rollback_for_retry(pgpool_dbh *H)
 }
 
 static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res,
-                     bool force_parse)
+                     bool force_parse, bool replanned)
 {
 	pdo_dbh_t *dbh = H->dbh;
 	uint8_t segs[6];
@@ -368,6 +427,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	char before[24] = "", after[24] = "";
 	bool begin, was_idle, was_in_txn, seq, setup, cap_before = false, cap_after = false;
 	bool tags_changed = false, completed = false, dealloc = false, copy_out = false;
+	bool set_tag = false, pins;
 	bool reported = false, ddl = false, doubt_check, doubt_found = false;
 	bool doubt_answered = false;
 	uint64_t doubt_epoch = 0;
@@ -532,6 +592,8 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 						    tag, &info, reported);
 						dealloc |= pgpool_session_tag_deallocates(tag);
 						ddl |= pgpool_session_tag_is_ddl(tag, &info);
+						set_tag |= strcmp(tag, "SET") == 0 ||
+						           strcmp(tag, "RESET") == 0;
 						pgpool_session_track_tag(H, tag, &info);
 					}
 				} else if (m.type == PGP_BE_PARSE_COMPLETE && prep.named) {
@@ -595,6 +657,9 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 			 */
 			H->setup_done = true;
 			pgpool_conn_pin(H);
+			/* Handles with the same DSN settings share statements. */
+			pgpool_conn_key_session(
+			    H, pgp_hash64(H->setup_sql, strlen(H->setup_sql), PGPOOL_STATE_SEED));
 		}
 		H->used = true;
 		H->txn_status = rt.txn_status;
@@ -614,7 +679,10 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		exec_cancel_error(H, stmt, q->quiet);
 		return EXEC_FAILED;
 	}
-	if (ddl)
+	/* DDL here; or DDL elsewhere (psql, a deploy tool): a statement's result type changed, or a
+	 * statement failed as one parsed against older definitions and succeeded parsed again.
+	 * Every statement parsed before it is suspect, on every backend: new names for all. */
+	if (ddl || prep.moved || (replanned && res->status != PGPOOL_RES_ERROR))
 		pgpool_lease_schema_changed(&H->lease);
 	if ((prep.stale || prep.replan) && !force_parse && (was_idle || begin)) {
 		/* Someone deallocated statements behind the record's back (repair the record), or
@@ -627,8 +695,13 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		}
 		if (begin)
 			H->txn_pending = true;
-		return EXEC_RETRY;
+		return prep.replan && !prep.moved ? EXEC_RETRY_REPLAN : EXEC_RETRY;
 	}
+	/* Inside an open transaction the error stands; the next use of the statement, in this
+	 * transaction or any other, parses it again (Close + Parse) instead of failing the same
+	 * way in every later transaction on this backend. */
+	if (prep.replan)
+		pgpool_prepared_forget(H->lease.shm_slot, prep.key);
 	if (prep.stale || (!q->aux && ((info.words & PGPOOL_W_DEALLOC) || dealloc)))
 		H->resync_pending = true;
 	if (H->resync_pending && H->txn_status != PGP_TXN_FAILED && !pgpool_prepared_resync(H)) {
@@ -637,9 +710,12 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	}
 	/* A session advisory lock outlives an error after it (in a DO block, or later in the
 	 * statement): it pins even then. */
-	if (!q->aux && (tags_changed || (info.words & PGPOOL_W_ADVLOCK) ||
-	                (completed && (info.words & PGPOOL_W_PINS))))
+	pins = !q->aux && (tags_changed || (info.words & PGPOOL_W_ADVLOCK) ||
+	                   (completed && (info.words & PGPOOL_W_PINS)));
+	if (pins)
 		pgpool_conn_pin(H);
+	if (!q->aux && (pins || set_tag))
+		exec_key_session(H, q, &info, sql_len);
 	exec_track_lastval(H, q, begin, seq && !was_idle, cap_before ? before : NULL,
 	                   cap_after ? after : NULL, res->status != PGPOOL_RES_ERROR);
 	if (!was_in_txn && H->txn_status != PGP_TXN_IDLE)
@@ -660,14 +736,14 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 
 bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgpool_result *res)
 {
-	int rc = exec_once(H, stmt, q, res, false);
+	int rc = exec_once(H, stmt, q, res, false, false);
 	bool keep_rows;
 	bool until_parsed;
 	const char *query;
 	size_t query_len;
 	int encoding;
 
-	if (rc != EXEC_RETRY)
+	if (rc != EXEC_RETRY && rc != EXEC_RETRY_REPLAN)
 		return rc == EXEC_OK;
 	/* Once, with Parse, into a fresh result. */
 	keep_rows = res->keep_rows;
@@ -678,5 +754,5 @@ bool pgpool_conn_exec(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pg
 	pgpool_result_free(res);
 	pgpool_result_init(res, keep_rows, query, query_len, encoding);
 	res->query_until_parsed = until_parsed;
-	return exec_once(H, stmt, q, res, true) == EXEC_OK;
+	return exec_once(H, stmt, q, res, true, rc == EXEC_RETRY_REPLAN) == EXEC_OK;
 }

@@ -14,7 +14,9 @@
  * cleared conservatively): a miss therefore sends Close for the name before its Parse, which is
  * harmless when the statement does not exist. It may over-count only when someone deallocated
  * statements in a way the driver did not see; the executor then gets 26000 on Bind, forgets the
- * slot's records and retries with Parse (pgpool_exec.c).
+ * slot's records and retries with Parse (pgpool_exec.c). Only statements prepared through the
+ * protocol are ours: an SQL PREPARE that took one of our names is never recorded (resync_sql),
+ * and the broker's reset deallocates it.
  */
 #include <stdio.h>
 
@@ -107,6 +109,18 @@ void pgpool_prepared_record(struct pgp_shm_slot *slot, int idx, uint64_t key, ui
 		atomic_store_explicit(&slot->nstmts, n + 1, memory_order_release);
 }
 
+void pgpool_prepared_forget(struct pgp_shm_slot *slot, uint64_t key)
+{
+	uint32_t n = slot_count(slot), i;
+
+	/* A hole: the statement still exists, and the next use of the key (a miss) sends Close
+	 * before its Parse. */
+	for (i = 0; i < n; i++) {
+		if (atomic_load_explicit(&slot->stmts[i].hash, memory_order_relaxed) == key)
+			atomic_store_explicit(&slot->stmts[i].hash, 0, memory_order_relaxed);
+	}
+}
+
 void pgpool_prepared_forget_all(struct pgp_shm_slot *slot)
 {
 	uint32_t n = slot_count(slot), i;
@@ -140,11 +154,13 @@ int pgpool_prepared_doubt_query(pgp_buf *b)
 }
 
 /* The statements named like ours on the backend, newest first; more than the record holds are
- * closed (they would never be evicted otherwise). */
+ * closed (they would never be evicted otherwise). Only those prepared through the protocol: an
+ * SQL PREPARE of one of our names (after a DEALLOCATE of it) holds whatever text its author
+ * chose, and recording it would hand that text to every later user of the name; left out, the
+ * name is a miss and its next use sends Close + Parse. The broker's reset deallocates it. */
 static const char resync_sql[] =
     "SELECT name FROM pg_catalog.pg_prepared_statements WHERE starts_with(name, '" PGP_STMT_PREFIX
-    "') "
-    "ORDER BY prepare_time DESC";
+    "') AND NOT from_sql ORDER BY prepare_time DESC";
 
 /* Collect one pg_prepared_statements row into the record, or a Close for the surplus. */
 static void resync_row(pgpool_dbh *H, const pgp_msg *m, uint32_t *n, pgp_buf *closes, uint64_t now)

@@ -7,7 +7,8 @@
 #   validate_after_idle: a lease of a connection idle longer is pinged first; a backend that stopped
 #   answering (SIGSTOP) is discarded and the statement runs on a new one (PHP, if built);
 #   a DISCARD whose RETURNED notification was lost is still taken back (janitor);
-#   the reset keeps the shared prepared statements (pgpool_*) and deallocates the others;
+#   the reset keeps the shared prepared statements (pgpool_*, prepared through the protocol) and
+#   deallocates the others (also an SQL PREPARE of a pgpool_ name);
 #   max_backends caps the pools together (growth waits, the cap holds in pg_stat_activity); at
 #   the cap a pool with waiters takes the place of another pool's idle connection above its
 #   min_connections.
@@ -110,9 +111,11 @@ idle_timeout = 0" bt_broker_start "$loop" || continue
 	bt_check "[$loop] a DISCARD without RETURNED notification" W --pool main -c "select 1" -q --return discard --no-returned
 	bt_check "[$loop] ... is taken back by the janitor" bt_wait_for 2 'test "$(bt_stat main discards)" -gt "$d0"'
 
-	# ---- the reset keeps pgpool_* prepared statements ----
-	bt_check "[$loop] prepare a shared and an application statement, hand back for reset" \
-		W --pool tiny -c "PREPARE pgpool_00000000000000aa AS SELECT 1" -c "PREPARE app_stmt AS SELECT 2" -q --return reset
+	# ---- the reset keeps pgpool_* prepared statements (prepared through the protocol) ----
+	# An SQL PREPARE is the application's, whatever its name: it goes.
+	bt_check "[$loop] prepare a shared and two application statements, hand back for reset" \
+		W --pool tiny --parse "pgpool_00000000000000aa=SELECT 1" -c "PREPARE app_stmt AS SELECT 2" \
+		-c "PREPARE pgpool_00000000000000bb AS SELECT 3" -q --return reset
 	bt_check "[$loop] ... after the reset only the shared one is left" \
 		bash -c "'$BT_WORKER' -S '$BT_SOCK' --pool tiny -U app -P secret -c \"select string_agg(name, ',' order by name) from pg_prepared_statements\" | grep -qx pgpool_00000000000000aa"
 

@@ -7,7 +7,8 @@
 # write, no separate prepare); prepared_misses (executes that sent Parse) stayed within
 # 10 statements x the pool's backends; all other executes were hits that sent no Parse. Then
 # someone deallocates every statement behind the pool's back (through a function, which the
-# driver cannot see): the next executes still succeed (26000 repaired and retried).
+# driver cannot see): the next executes still succeed (26000 repaired and retried). Last, a
+# migration run elsewhere fails at most one transaction, not every later one on every backend.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/testlib.sh
 source "$here/../lib/testlib.sh"
@@ -190,4 +191,50 @@ else
 	t_say "other tests left $others functions in the database: the hit count is not checked"
 fi
 t_sql app "DROP TABLE pgpool_t_txn"
-t_say "ok: statements shared across $workers workers, misses within $stmts x $backends, stale records repaired (also inside transactions)"
+
+# A migration run elsewhere (psql) while every backend has the statement recorded: inside
+# transactions the first use may fail (0A000, as a statement prepared before the DDL would), but
+# it moves the pool's schema epoch on, so the other backends parse again instead of failing too,
+# and no later transaction fails.
+t_sql app "DROP TABLE IF EXISTS pgpool_t_mig; CREATE TABLE pgpool_t_mig (id int, a text);
+	INSERT INTO pgpool_t_mig VALUES (1, 'x'); GRANT ALL ON pgpool_t_mig TO app"
+cat >"$tmp/mig.php" <<'PHP'
+<?php
+[$dsn, $user, $pass, $n, $hold] = array_slice($argv, 1);
+$errors = 0;
+$hs = [];
+for ($i = 0; $i < (int) $n; $i++) {
+    /* held: each transaction on its own backend; else one after the other */
+    $h = new PgPool($dsn, $user, $pass, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+    try {
+        $h->beginTransaction();
+        $h->query("SELECT 1");
+        $st = $h->prepare("SELECT * FROM pgpool_t_mig WHERE id = ?");
+        $st->execute([1]);
+        $st->fetchAll();
+    } catch (PDOException $e) {
+        $errors++;
+    }
+    if ($hold) {
+        $hs[] = $h;
+    } else {
+        $h->rollBack();
+    }
+}
+foreach ($hs as $h) {
+    $h->rollBack();
+}
+echo "errors=$errors\n";
+PHP
+mig() { t_php "$tmp/mig.php" "$PGPOOL_TEST_DSN" "$PGPOOL_TEST_USER" "$PGPOOL_TEST_PASSWORD" "$@" 2>&1; }
+sleep 1.1 # the catalog answer (no function that could deallocate) is known again
+out=$(mig 4 1) && [ "$out" = "errors=0" ] || t_fail "before the migration: $out"
+out=$(mig 4 1) && [ "$out" = "errors=0" ] || t_fail "before the migration: $out"
+t_sql app "ALTER TABLE pgpool_t_mig ADD COLUMN b int"
+first=$(mig 4 1) || t_fail "after the migration: $first"
+later=$(mig 20 0) || t_fail "after the migration: $later"
+t_say "migration from elsewhere, transactions on 4 backends: $first; then 20 transactions: $later"
+[ "$(field errors "$first")" -le 1 ] || t_fail "more than one transaction failed after the migration"
+[ "$later" = "errors=0" ] || t_fail "transactions still fail after the migration"
+t_sql app "DROP TABLE pgpool_t_mig"
+t_say "ok: statements shared across $workers workers, misses within $stmts x $backends, stale records repaired (also inside transactions and after a migration run elsewhere)"

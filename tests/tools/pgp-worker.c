@@ -42,6 +42,7 @@ static struct {
 	const char *user;
 	const char *password;
 	const char *queries[MAX_QUERIES];
+	const char *parse; /* --parse NAME=SQL, before the queries */
 	int nqueries;
 	long loops;
 	bool begin;
@@ -395,24 +396,21 @@ static char read_reply(struct conn *c, uint32_t slot, uint32_t gen, const char *
 	}
 }
 
-/* One round trip: Query, read to ReadyForQuery, record CLEAN + status. */
-static char run_query(struct conn *c, uint32_t slot, uint32_t gen, const char *sql,
-                      const char *expect, bool *echo_ok)
+/* One round trip: the request in out (freed), read to ReadyForQuery, record CLEAN + status. */
+static char run_request(struct conn *c, uint32_t slot, uint32_t gen, pgp_buf *out,
+                        const char *expect, bool *echo_ok)
 {
-	pgp_buf out = {0};
 	char st;
 
-	if (pgp_fe_query(&out, sql, strlen(sql)) < 0)
-		die("22023", "cannot encode the query");
 	set_pos(c, PGP_POS_WRITING);
 	if (opt.half_write) {
-		sock_write(c, out.data, out.len / 2);
+		sock_write(c, out->data, out->len / 2);
 		mark("half-written");
 		for (;;)
 			pause();
 	}
-	sock_write(c, out.data, out.len);
-	pgp_buf_free(&out);
+	sock_write(c, out->data, out->len);
+	pgp_buf_free(out);
 	set_pos(c, PGP_POS_SENT);
 	if (opt.cancel_after_ms >= 0)
 		cancel_at_us = pgp_now_us() + (uint64_t)opt.cancel_after_ms * 1000u;
@@ -421,6 +419,34 @@ static char run_query(struct conn *c, uint32_t slot, uint32_t gen, const char *s
 	atomic_store(&c->slot->txn_status, (uint32_t)(unsigned char)st);
 	set_pos(c, PGP_POS_CLEAN);
 	return st;
+}
+
+/* One round trip: Query. */
+static char run_query(struct conn *c, uint32_t slot, uint32_t gen, const char *sql,
+                      const char *expect, bool *echo_ok)
+{
+	pgp_buf out = {0};
+
+	if (pgp_fe_query(&out, sql, strlen(sql)) < 0)
+		die("22023", "cannot encode the query");
+	return run_request(c, slot, gen, &out, expect, echo_ok);
+}
+
+/* --parse NAME=SQL: a named statement prepared through the protocol (Parse + Sync), as the
+ * extension prepares its shared ones (an SQL PREPARE is another kind: from_sql). */
+static char run_parse(struct conn *c, uint32_t slot, uint32_t gen, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	pgp_buf out = {0};
+	char name[64];
+
+	if (eq == NULL || (size_t)(eq - spec) >= sizeof(name))
+		die("22023", "--parse wants NAME=SQL");
+	memcpy(name, spec, (size_t)(eq - spec));
+	name[eq - spec] = '\0';
+	if (pgp_fe_parse(&out, name, eq + 1, strlen(eq + 1), 0, NULL) < 0 || pgp_fe_sync(&out) < 0)
+		die("22023", "cannot encode the Parse");
+	return run_request(c, slot, gen, &out, NULL, NULL);
 }
 
 /* ---- leasing ---- */
@@ -525,6 +551,8 @@ static void run_loops(void)
 			fprintf(stderr, "leased slot=%d gen=%u\n", slot, gen);
 		if (opt.begin)
 			st = run_query(&c, (uint32_t)slot, gen, "BEGIN", NULL, NULL);
+		if (opt.parse)
+			st = run_parse(&c, (uint32_t)slot, gen, opt.parse);
 		for (int q = 0; q < opt.nqueries; q++)
 			st = run_query(&c, (uint32_t)slot, gen, opt.queries[q], NULL, NULL);
 		if (opt.echo) {
@@ -914,6 +942,7 @@ static void usage(FILE *f)
 	    "usage: pgp-worker -S SOCKET (--pool NAME | --dsn 'pgsql:host=..;port=..;dbname=..') "
 	    "-U USER -P PASSWORD [options]\n"
 	    "  -c SQL              a query to run on the lease (repeatable, in order)\n"
+	    "  --parse NAME=SQL    first prepare NAME through the protocol (Parse + Sync)\n"
 	    "  -n N                iterations: acquire, queries, release (default 1)\n"
 	    "  --begin             wrap the queries in BEGIN ... COMMIT\n"
 	    "  --echo              also SELECT a value unique to (pid, iteration) and check it\n"
@@ -967,7 +996,8 @@ int main(int argc, char **argv)
 		O_FORGE,
 		O_GARBAGE_LEASE,
 		O_ACQUIRE_LOG,
-		O_NO_RETURNED
+		O_NO_RETURNED,
+		O_PARSE
 	};
 	static const struct option lopts[] = {
 	    {"socket", required_argument, NULL, 'S'},
@@ -997,6 +1027,7 @@ int main(int argc, char **argv)
 	    {"steal-pool", required_argument, NULL, O_STEAL_POOL},
 	    {"acquire-log", required_argument, NULL, O_ACQUIRE_LOG},
 	    {"no-returned", no_argument, NULL, O_NO_RETURNED},
+	    {"parse", required_argument, NULL, O_PARSE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1091,6 +1122,9 @@ int main(int argc, char **argv)
 			break;
 		case O_ACQUIRE_LOG:
 			opt.acquire_log = optarg;
+			break;
+		case O_PARSE:
+			opt.parse = optarg;
 			break;
 		case O_NO_RETURNED:
 			opt.no_returned = true;
