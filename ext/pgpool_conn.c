@@ -310,6 +310,10 @@ void pgpool_conn_warn_leftover(pgpool_dbh *H)
 
 	if (H->warned || !(EG(flags) & EG_FLAGS_IN_SHUTDOWN))
 		return;
+	/* A fork child's copy of its parent's lease: the transaction is the parent's, which goes
+	 * on (the child neither rolls it back nor closes anything), so there is nothing to say. */
+	if (pgpool_conn_held(H) && !pgpool_lease_owned(&H->lease))
+		return;
 	if (H->txn_status != PGP_TXN_IDLE)
 		what = "a transaction";
 	else if (H->cursors > 0)

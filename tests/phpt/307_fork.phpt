@@ -47,6 +47,19 @@ usleep(200000); /* a reclaim by the broker would happen now if the child's exit 
 echo "same backend: ", var_export($db->query('SELECT pg_backend_pid()')->fetchColumn() == $backend, true), "\n";
 $db->commit();
 echo $db->query('SELECT 7')->fetchColumn(), "\n";
+
+/* 3. A child that just exits while the parent's transaction is open: the transaction is the
+ * parent's, so the child's request end neither rolls it back nor warns that it did. */
+$db->beginTransaction();
+$db->query('SELECT 8');
+$pid = pcntl_fork();
+if ($pid === 0) {
+    exit(0);
+}
+pcntl_waitpid($pid, $status);
+echo "child 3 exit: ", pcntl_wexitstatus($status), "\n";
+echo "parent still in transaction: ", var_export($db->inTransaction(), true), "\n";
+$db->commit();
 $s = pgpool_stats('main');
 echo "active after: ", $s["active"], "\n";
 ?>
@@ -57,4 +70,6 @@ child 1 exit: 0
 child 2 exit: 0
 same backend: true
 7
+child 3 exit: 0
+parent still in transaction: true
 active after: 0
