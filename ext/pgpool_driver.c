@@ -255,7 +255,7 @@ static zend_string *last_id_query(pgpool_dbh *H, const zend_string *name, bool p
 static zend_string *pgpool_last_insert_id(pdo_dbh_t *dbh, const zend_string *name)
 {
 	pgpool_dbh *H = dbh->driver_data;
-	char msg[256];
+	char msg[320];
 	bool failed;
 
 	/* The held backend knows this handle's value only if the handle drew from a sequence on
@@ -268,7 +268,13 @@ static zend_string *pgpool_last_insert_id(pdo_dbh_t *dbh, const zend_string *nam
 		return NULL;
 	if (H->lastval_valid)
 		return zend_string_init(H->lastval, strlen(H->lastval), 0);
-	if (name == NULL)
+	if (H->lastval_unknown)
+		snprintf(msg, sizeof(msg),
+		         "ERROR:  PgPool cannot tell the last inserted id: the statement that drew "
+		         "from a sequence ran where its lastval() could not be read (several "
+		         "statements with BEGIN/COMMIT in one exec(), COMMIT AND CHAIN); run the "
+		         "INSERT on its own, or use INSERT ... RETURNING");
+	else if (name == NULL)
 		snprintf(msg, sizeof(msg), "ERROR:  lastval is not yet defined in this session");
 	else
 		snprintf(

@@ -88,6 +88,9 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len);
 /* Session state in a DO block's body, a dollar-quoted body or a string a DO block may EXECUTE
  * (SET, set_config, LISTEN, temp objects, advisory locks...): no command tag tells. */
 #define PGPOOL_W_SESSION 0x200u
+/* BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT anywhere in the text (END also closes a
+ * CASE: only used where a false positive costs little). */
+#define PGPOOL_W_TXNCTL 0x400u
 /* Words that pin the lease once the statement completed; PGPOOL_W_ADVLOCK pins even after an
  * error (a session advisory lock survives the error of the statement that took it). */
 #define PGPOOL_W_PINS (PGPOOL_W_ADVLOCK | PGPOOL_W_SETCONFIG | PGPOOL_W_SESSION)
@@ -237,6 +240,7 @@ typedef struct pgpool_dbh {
 	bool emulate_prepares;
 	bool disable_prepares;
 	bool lastval_valid;   /* lastval holds a value captured after an INSERT */
+	bool lastval_unknown; /* a later statement may have moved it uncaptured (pgpool_exec.c) */
 	char lastval[24];     /* lastval() as text */
 	bool seq_touched;     /* the open transaction ran an INSERT/nextval/setval */
 	char txn_lastval[24]; /* lastval() read before the transaction's BEGIN, "" if none */

@@ -282,22 +282,29 @@ static int exec_copy_in(pgpool_wire_rt *rt, const pgpool_query *q)
  * from the one before, so a value another client left on the backend is not reported as ours;
  * at the end of a transaction the "before" is the one read before its BEGIN, if any.
  */
-static void exec_track_lastval(pgpool_dbh *H, const pgpool_query *q, bool begin, bool seq_in_txn,
+static void exec_track_lastval(pgpool_dbh *H, bool end_txn, bool begin, bool seq_in_txn,
                                const char *before, const char *after, bool ok)
 {
 	if (begin)
 		strlcpy(H->txn_lastval, before != NULL ? before : "", sizeof(H->txn_lastval));
 	if (seq_in_txn || (begin && before != NULL))
 		H->seq_touched = true;
-	if (after != NULL && after[0] != '\0' && (ok || q->end_txn)) {
-		if (q->end_txn)
+	if (after != NULL && after[0] != '\0' && (ok || end_txn)) {
+		if (end_txn)
 			before = H->txn_lastval;
 		if (before == NULL || strcmp(before, after) != 0) {
 			memcpy(H->lastval, after, sizeof(H->lastval));
 			H->lastval_valid = true;
+			H->lastval_unknown = false;
 		}
 	}
 	if (H->txn_status == PGP_TXN_IDLE && !H->txn_pending) {
+		/* A transaction that drew from a sequence ended without a capture after it (COMMIT
+		 * AND CHAIN, several statements...): the value is no longer known here. */
+		if (H->seq_touched && after == NULL && !H->pinned) {
+			H->lastval_valid = false;
+			H->lastval_unknown = true;
+		}
 		H->seq_touched = false;
 		H->txn_lastval[0] = '\0';
 	}
@@ -351,7 +358,7 @@ static void exec_key_session(pgpool_dbh *H, const pgpool_query *q, const pgpool_
 {
 	static const char *const neutral[] = {"LISTEN", "UNLISTEN", "DECLARE", "CLOSE", "PREPARE"};
 	const uint32_t plain =
-	    PGPOOL_W_INSERT | PGPOOL_W_SEQFUNC | PGPOOL_W_ADVLOCK | PGPOOL_W_HOLD;
+	    PGPOOL_W_INSERT | PGPOOL_W_SEQFUNC | PGPOOL_W_ADVLOCK | PGPOOL_W_HOLD | PGPOOL_W_TXNCTL;
 	bool set = strcmp(info->first, "SET") == 0;
 	uint64_t h;
 	int64_t len;
@@ -425,7 +432,8 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	pgp_buf *b;
 	pgp_msg m;
 	char before[24] = "", after[24] = "";
-	bool begin, was_idle, was_in_txn, seq, setup, cap_before = false, cap_after = false;
+	bool begin, was_idle, was_in_txn, seq, setup, end_txn, cap_before = false,
+	                                                       cap_after = false;
 	bool tags_changed = false, completed = false, dealloc = false, copy_out = false;
 	bool set_tag = false, pins;
 	bool reported = false, ddl = false, doubt_check, doubt_found = false;
@@ -464,12 +472,29 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	was_idle = !begin && H->txn_status == PGP_TXN_IDLE;
 	seq = !q->aux && pgpool_session_draws_sequence(&info);
 	setup = !q->aux && H->setup_sql != NULL && !H->setup_done;
+	/* The application's own plain COMMIT / END / ROLLBACK / ABORT ends the transaction as
+	 * commit() does (not ROLLBACK TO, not AND CHAIN: the block goes on after those). */
+	end_txn = q->end_txn ||
+	          (!q->aux && !info.multi && info.second[0] == '\0' &&
+	           (strcmp(info.first, "COMMIT") == 0 || strcmp(info.first, "END") == 0 ||
+	            strcmp(info.first, "ROLLBACK") == 0 || strcmp(info.first, "ABORT") == 0));
 	/* lastval() capture (see the file comment): around a single statement outside a
 	 * transaction; before the BEGIN of a transaction that starts with one; after the COMMIT or
 	 * ROLLBACK of a transaction that ran one. Never while the lease stays with us anyway. */
 	if (!H->pinned && !setup && H->pool->mode != PGP_MODE_SESSION) {
-		cap_before = seq && (begin || (was_idle && !info.multi));
-		cap_after = (seq && was_idle && !info.multi) || (q->end_txn && H->seq_touched);
+		/* Several statements in one Query run as one implicit transaction, over when the
+		 * Query is, unless they control transactions themselves: then the block may still
+		 * be open and a failing lastval() would abort it. */
+		bool whole = !info.multi || !(info.words & PGPOOL_W_TXNCTL);
+
+		cap_before = seq && (begin || (was_idle && whole));
+		cap_after = (seq && was_idle && whole) || (end_txn && H->seq_touched);
+		/* Not captured, so no longer known: lastInsertId() says so (55000) rather than
+		 * give an id from before this statement. */
+		if (seq && was_idle && !whole) {
+			H->lastval_valid = false;
+			H->lastval_unknown = true;
+		}
 	}
 
 	now = pgp_now_us();
@@ -672,7 +697,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 			                         sql_len);
 	}
 	if (rc == PGPOOL_WIRE_CANCELED) {
-		exec_track_lastval(H, q, begin, false, NULL, NULL, false);
+		exec_track_lastval(H, q->end_txn, begin, false, NULL, NULL, false);
 		if (rt.stop == PGPOOL_STOP_PHP_TIMEOUT)
 			exec_raise_timeout(H);
 		pgpool_conn_settle(H);
@@ -716,8 +741,10 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 		pgpool_conn_pin(H);
 	if (!q->aux && (pins || set_tag))
 		exec_key_session(H, q, &info, sql_len);
-	exec_track_lastval(H, q, begin, seq && !was_idle, cap_before ? before : NULL,
-	                   cap_after ? after : NULL, res->status != PGPOOL_RES_ERROR);
+	/* seq_in_txn: also when the statement itself left a transaction open (BEGIN; INSERT). */
+	exec_track_lastval(H, end_txn, begin, seq && (!was_idle || H->txn_status != PGP_TXN_IDLE),
+	                   cap_before ? before : NULL, cap_after ? after : NULL,
+	                   res->status != PGPOOL_RES_ERROR);
 	if (!was_in_txn && H->txn_status != PGP_TXN_IDLE)
 		pgpool_conn_note_origin(H); /* a user's own BEGIN */
 	else if (was_in_txn && !pgpool_conn_in_txn(H))

@@ -87,10 +87,12 @@ bool pgpool_session_tag_is_ddl(const char *tag, const pgpool_sql_info *info)
 	       strncmp(tag, "DROP", 4) == 0;
 }
 
-/* Statements whose success may move lastval(): INSERT (also inside WITH), nextval, setval. */
+/* Statements whose success may move lastval(): INSERT (also inside WITH, or as any of several
+ * statements in one text), nextval, setval. */
 bool pgpool_session_draws_sequence(const pgpool_sql_info *info)
 {
 	return strcmp(info->first, "INSERT") == 0 ||
-	       (strcmp(info->first, "WITH") == 0 && (info->words & PGPOOL_W_INSERT)) ||
+	       ((strcmp(info->first, "WITH") == 0 || info->multi) &&
+	        (info->words & PGPOOL_W_INSERT)) ||
 	       (info->words & PGPOOL_W_SEQFUNC);
 }

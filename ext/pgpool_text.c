@@ -411,7 +411,16 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len)
 	X(a, 'r', "reset", 0, PGPOOL_W_SESSION)                                                    \
 	X(a, 'l', "listen", 0, PGPOOL_W_SESSION)                                                   \
 	X(a, 'p', "prepare", 0, PGPOOL_W_SESSION)                                                  \
-	X(a, 'l', "load", 0, PGPOOL_W_SESSION)
+	X(a, 'l', "load", 0, PGPOOL_W_SESSION)                                                     \
+	/* Transaction control: where several statements go in one Query, the block may still be   \
+	 * open after it (pgpool_exec.c's lastval() capture must not run in it). */                \
+	X(a, 'b', "begin", PGPOOL_W_TXNCTL, 0)                                                     \
+	X(a, 's', "start", PGPOOL_W_TXNCTL, 0)                                                     \
+	X(a, 'c', "commit", PGPOOL_W_TXNCTL, 0)                                                    \
+	X(a, 'e', "end", PGPOOL_W_TXNCTL, 0)                                                       \
+	X(a, 'r', "rollback", PGPOOL_W_TXNCTL, 0)                                                  \
+	X(a, 'a', "abort", PGPOOL_W_TXNCTL, 0)                                                     \
+	X(a, 's', "savepoint", PGPOOL_W_TXNCTL, 0)
 
 #define SQL_WORD_ENTRY(a, l, w, top, body) {w, sizeof(w) - 1, top, body},
 static const struct sql_word {
