@@ -102,14 +102,16 @@ struct pool *admin_pool_arg(struct admin_ctx *x, const char *name)
 		return p;
 	names[0] = '\0';
 	for (uint32_t i = 0; i < broker.npools && n < sizeof(names); i++) {
-		int w = snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+		if (!pool_active(&broker.pools[i]))
+			continue; /* removed by a reload */
+		int w = snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
 		                 broker.pools[i].cfg->name);
 		if (w < 0)
 			break;
 		n += (size_t)w;
 	}
 	admin_fail(x, ADMIN_EXIT_FAILED, "no pool named \"%.64s\" (configured: %s)", name,
-	           broker.npools ? names : "none");
+	           n ? names : "none");
 	return NULL;
 }
 

@@ -9,7 +9,6 @@
  * cannot hit the next backend of the slot.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +18,10 @@
 #include "broker.h"
 #include "log.h"
 #include "main.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pool.h"
+#include "reload.h"
 #include "server.h"
 #include "shm.h"
 #include "worker.h"
@@ -374,19 +375,59 @@ int admin_cmd_disable(struct admin_ctx *x, int argc, char **argv)
 
 /* ---- reload and shutdown ---- */
 
+/*
+ * Reload now and answer with the outcome: a deploy script running `pgpool-cli reload` must see a
+ * refused file fail, as `systemctl reload` does (the unit runs --check first). The steps are
+ * SIGHUP's (main.c): RELOADING=1, reload_config(), READY=1. The file is read once before, only
+ * to quote why it is refused; a pool the reload could not add fails the command too.
+ */
 int admin_cmd_reload(struct admin_ctx *x, int argc, char **argv)
 {
+	struct config next;
+	char err[sizeof(x->err) - 64], missing[256];
+	size_t n = 0;
+	int rc;
+
 	(void)argc;
 	(void)argv;
 	if (broker.state != BROKER_RUNNING)
 		return admin_fail(x, ADMIN_EXIT_FAILED, "the broker is shutting down");
-	/* The same path as `systemctl reload` (ExecReload sends SIGHUP): one reload code path. */
-	if (kill(getpid(), SIGHUP) < 0)
-		return admin_fail(x, ADMIN_EXIT_FAILED, "cannot signal the broker: %s",
-		                  strerror(errno));
-	out_message(&x->out,
-	            "reload requested: pgpool-broker re-reads %s (its log says the result)",
-	            broker.cfg.path);
+	rc = config_load(broker.cfg.path, &next, err, sizeof(err));
+	if (rc) {
+		log_error("reload refused, the configuration is unchanged: %s", err);
+		return admin_fail(x, ADMIN_EXIT_FAILED,
+		                  "reload refused, the configuration is unchanged: %s", err);
+	}
+	notify_reloading();
+	log_info("reload requested by an administrator: reloading %s", broker.cfg.path);
+	rc = reload_config();
+	notify_reloaded();
+	if (rc) {
+		config_free(&next);
+		return admin_fail(
+		    x, ADMIN_EXIT_FAILED,
+		    "reload refused, the configuration is unchanged: %s (the broker's "
+		    "log says why)",
+		    strerror(-rc));
+	}
+	missing[0] = '\0';
+	for (uint32_t i = 0; i < next.npools && n < sizeof(missing); i++) {
+		int w;
+		if (pool_by_name(next.pools[i].name))
+			continue;
+		w = snprintf(missing + n, sizeof(missing) - n, "%s%s", n ? ", " : "",
+		             next.pools[i].name);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	config_free(&next);
+	if (n)
+		return admin_fail(
+		    x, ADMIN_EXIT_FAILED,
+		    "reloaded %s, but could not add pool(s) %s (the broker's log says "
+		    "why)",
+		    broker.cfg.path, missing);
+	out_message(&x->out, "reloaded %s: %u pool(s) configured", broker.cfg.path,
+	            metrics_pools_configured());
 	return ADMIN_EXIT_OK;
 }
 

@@ -71,7 +71,7 @@ int admin_cmd_is_alive(struct admin_ctx *x, int argc, char **argv)
 		return admin_fail(x, ADMIN_EXIT_NOT_ALIVE, "not serving: the broker is %s",
 		                  admin_state_name(broker.state));
 	out_message(&x->out, "alive: pgpool-broker %s pid %d, %u pool(s)", PGP_VERSION_STRING,
-	            (int)getpid(), broker.npools);
+	            (int)getpid(), metrics_pools_configured());
 	return ADMIN_EXIT_OK;
 }
 
@@ -106,7 +106,7 @@ int admin_cmd_status(struct admin_ctx *x, int argc, char **argv)
 	out_str(o, "metrics", metrics_address(), 0);
 	out_str(o, "shm", broker.cfg.shm_name, 0);
 	out_str(o, "epoch", epoch, 0);
-	out_u64(o, "pools", broker.npools, 0);
+	out_u64(o, "pools", metrics_pools_configured(), 0);
 	out_u64(o, "workers", broker.nconns, 0);
 	out_u64(o, "backends",
 	        total[PGP_SLOT_IDLE] + total[PGP_SLOT_LEASED] + total[PGP_SLOT_BUSY] +
@@ -134,7 +134,8 @@ int admin_cmd_pools(struct admin_ctx *x, int argc, char **argv)
 		uint64_t down = atomic_load(&sp->down_since_wall_us);
 		uint32_t c[8];
 
-		if (only && p != only)
+		/* Closed entries (removed pools, drained) are not pools any more. */
+		if ((only && p != only) || !metrics_pool_shown(i))
 			continue;
 		pool_count(p, c);
 		out_record(o);

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,85 @@ static const char *pool_dsn_value(const struct config_pool *pool, const char *ke
 	return v;
 }
 
+/* libpq's own parser: it knows every keyword of the linked libpq (our parser accepts any), so
+ * a typo such as "bogus=1" stops --check instead of failing every connect at run time. */
+static int pool_check_dsn_libpq(struct config_parser *p, const struct config_pool *pool)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(pool->dsn, &msg);
+	int rc = 0;
+
+	if (!opts) {
+		if (!msg)
+			return -ENOMEM;
+		msg[strcspn(msg, "\n")] = '\0';
+		rc = config_fail(p, pool->line, "pool \"%s\": dsn refused by libpq: %s", pool->name,
+		                 msg);
+	}
+	PQfreemem(msg);
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/* Number of comma-separated entries of a host or port list (libpq's multi-host syntax). */
+static uint32_t dsn_list_len(const char *v)
+{
+	uint32_t n = 1;
+
+	for (; *v; v++)
+		n += *v == ',';
+	return n;
+}
+
+/* The ports as libpq checks them only when it connects: each 1..65535 (an empty entry is the
+ * default port), and one port for all hosts or one per host. */
+static int pool_check_dsn_ports(struct config_parser *p, const struct config_pool *pool)
+{
+	const char *ports = pool_dsn_value(pool, "port");
+	const char *host = pool_dsn_value(pool, "host");
+	const char *hostaddr = pool_dsn_value(pool, "hostaddr");
+	uint32_t nhosts = 1;
+
+	if (!ports || !*ports)
+		return 0;
+	for (const char *v = ports; *v;) {
+		size_t len = strcspn(v, ",");
+		char item[16];
+		uint32_t port;
+
+		while (len > 0 && isspace((unsigned char)*v))
+			v++, len--;
+		while (len > 0 && isspace((unsigned char)v[len - 1]))
+			len--;
+		if (len > 0) {
+			if (len >= sizeof(item))
+				len = sizeof(item) - 1;
+			memcpy(item, v, len);
+			item[len] = '\0';
+			if (config_parse_uint(item, 65535, &port) < 0 || port == 0)
+				return config_fail(
+				    p, pool->line,
+				    "pool \"%s\": dsn port \"%s\" is not a port number "
+				    "(1 to 65535)",
+				    pool->name, item);
+		}
+		v += strcspn(v, ",");
+		if (*v == ',')
+			v++;
+	}
+	if (host && *host)
+		nhosts = dsn_list_len(host);
+	else if (hostaddr && *hostaddr)
+		nhosts = dsn_list_len(hostaddr);
+	if (dsn_list_len(ports) != 1 && dsn_list_len(ports) != nhosts)
+		return config_fail(
+		    p, pool->line,
+		    "pool \"%s\": dsn has %u ports for %u hosts (give one port, or one "
+		    "per host)",
+		    pool->name, dsn_list_len(ports), nhosts);
+	return 0;
+}
+
 static int pool_check_dsn(struct config_parser *p, struct config_pool *pool)
 {
 	struct dsn_collect c = {pool, 0};
@@ -94,6 +174,12 @@ static int pool_check_dsn(struct config_parser *p, struct config_pool *pool)
 		    p, pool->line,
 		    "pool \"%s\": dsn is not a valid libpq conninfo or postgres:// URI",
 		    pool->name);
+	rc = pool_check_dsn_libpq(p, pool);
+	if (rc)
+		return rc;
+	rc = pool_check_dsn_ports(p, pool);
+	if (rc)
+		return rc;
 	if (pgp_dsn_parse_conninfo(pool->dsn, &pool->key) != 0)
 		return config_fail(p, pool->line, "pool \"%s\": dsn cannot be parsed", pool->name);
 	if (!pool->key.user[0])
@@ -120,6 +206,9 @@ static int pool_check_dsn(struct config_parser *p, struct config_pool *pool)
 			pool->connect_timeout_ms = s * 1000u;
 	}
 	v = pool_dsn_value(pool, "password");
+	if (v && !*v && !pool->password_source)
+		return config_fail(p, pool->line, "pool \"%s\": dsn gives an empty password",
+		                   pool->name);
 	if (v && !pool->password_source) {
 		pool->password = strdup(v);
 		if (!pool->password)

@@ -326,6 +326,11 @@ static int pool_set_password(struct config_parser *p, const char *source, const 
 	if (len > CONFIG_PASSWORD_MAX)
 		return config_fail(p, p->line, "%s: password longer than %u bytes", source,
 		                   CONFIG_PASSWORD_MAX);
+	/* Workers authenticate with this password: an empty one would admit any process that can
+	 * open the control socket, which is what an empty secret file most often is by mistake. */
+	if (len == 0)
+		return config_fail(p, p->line, "pool \"%s\": %s gives an empty password",
+		                   p->pool->name, source);
 	free(p->pool->password);
 	p->pool->password = malloc(len + 1);
 	if (!p->pool->password)
@@ -339,6 +344,8 @@ static int pool_set_password(struct config_parser *p, const char *source, const 
 
 static int pool_password(struct config_parser *p, const char *v)
 {
+	if (!*v)
+		return config_fail(p, p->line, "\"password\" has an empty value");
 	return pool_set_password(p, "password", v, strlen(v));
 }
 
@@ -409,6 +416,12 @@ static int pool_password_file(struct config_parser *p, const char *value)
 	/* Files written by editors and `echo` end with a newline that is not part of the secret. */
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
+	if (len == 0)
+		return config_fail(
+		    p, p->line,
+		    "pool \"%s\": password_file \"%s\" is empty (the password is its "
+		    "first line)",
+		    p->pool->name, v);
 	if (memchr(buf, '\0', len) || memchr(buf, '\n', len))
 		return config_fail(p, p->line,
 		                   "password_file \"%s\" must hold the password on one line", v);
@@ -425,6 +438,10 @@ static int pool_password_env(struct config_parser *p, const char *v)
 	if (!pw)
 		return config_fail(p, p->line, "password_env: environment variable %s is not set",
 		                   v);
+	if (!*pw)
+		return config_fail(p, p->line,
+		                   "pool \"%s\": password_env: environment variable %s is empty",
+		                   p->pool->name, v);
 	return pool_set_password(p, "password_env", pw, strlen(pw));
 }
 

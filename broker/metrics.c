@@ -118,6 +118,41 @@ static int family(pgp_buf *b, const char *name, const char *type, const char *he
 /* Pool names are [A-Za-z0-9_.-] (config.c), so they need no escaping in a label value. */
 #define P(p) ((p)->cfg->name)
 
+bool metrics_pool_shown(uint32_t i)
+{
+	const struct pool *p = &broker.pools[i];
+
+	if (!p->in_use)
+		return false; /* closed: its entry waits to be reused */
+	if (!p->draining)
+		return true;
+	for (uint32_t j = 0; j < broker.npools; j++) {
+		if (j != i && pool_active(&broker.pools[j]) &&
+		    strcmp(broker.pools[j].cfg->name, p->cfg->name) == 0)
+			return false;
+	}
+	return true;
+}
+
+uint32_t metrics_pool_next(uint32_t i)
+{
+	while (i < broker.npools && !metrics_pool_shown(i))
+		i++;
+	return i;
+}
+
+uint32_t metrics_pools_configured(void)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < broker.npools; i++)
+		n += pool_active(&broker.pools[i]);
+	return n;
+}
+
+/* The loops below visit the shown pools only: i = SHOWN(0) ... i = SHOWN(i + 1). */
+#define SHOWN(i) metrics_pool_next(i)
+
 static int render_broker(pgp_buf *b)
 {
 	struct rusage ru;
@@ -141,8 +176,9 @@ static int render_broker(pgp_buf *b)
 	rc |= family(b, "pgpool_worker_connections", "gauge",
 	             "Worker processes (PHP) connected to the control socket.");
 	rc |= reqsrv_printf(b, "pgpool_worker_connections %u\n", broker.nconns) < 0;
-	rc |= family(b, "pgpool_pools", "gauge", "Pools configured.");
-	rc |= reqsrv_printf(b, "pgpool_pools %u\n", broker.npools) < 0;
+	rc |= family(b, "pgpool_pools", "gauge",
+	             "Pools configured (not counting removed pools still draining).");
+	rc |= reqsrv_printf(b, "pgpool_pools %u\n", metrics_pools_configured()) < 0;
 	rc |= family(b, "process_start_time_seconds", "gauge",
 	             "Start time of the broker since the Unix epoch in seconds.");
 	rc |= reqsrv_printf(b, "process_start_time_seconds %.3f\n", (double)started / 1e6) < 0;
@@ -163,7 +199,7 @@ static int render_gauges(pgp_buf *b)
 	int rc = 0;
 
 	rc |= family(b, "pgpool_pool_info", "gauge", "A configured pool and its mode (always 1).");
-	for (uint32_t i = 0; i < broker.npools; i++)
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1))
 		rc |= reqsrv_printf(b, "pgpool_pool_info{pool=\"%s\",mode=\"%s\"} 1\n",
 		                    P(&broker.pools[i]),
 		                    pgp_pool_mode_name(broker.pools[i].shm->mode)) < 0;
@@ -171,7 +207,7 @@ static int render_gauges(pgp_buf *b)
 	             "1 for the pool's current status: open, paused, disabled, circuit_open "
 	             "(backend unreachable, leases fail fast), draining (removed by a reload), "
 	             "closed.");
-	for (uint32_t i = 0; i < broker.npools; i++) {
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 		uint32_t st = atomic_load(&broker.pools[i].shm->status);
 		for (size_t k = 0; k < PGP_ARRAY_LEN(metrics_statuses); k++)
 			rc |= reqsrv_printf(b, "pgpool_pool_status{pool=\"%s\",status=\"%s\"} %d\n",
@@ -181,20 +217,20 @@ static int render_gauges(pgp_buf *b)
 	}
 	rc |= family(b, "pgpool_circuit_breaker_open", "gauge",
 	             "1 while the pool's circuit breaker is open (PostgreSQL unreachable).");
-	for (uint32_t i = 0; i < broker.npools; i++)
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1))
 		rc |= reqsrv_printf(
 		          b, "pgpool_circuit_breaker_open{pool=\"%s\"} %d\n", P(&broker.pools[i]),
 		          atomic_load(&broker.pools[i].shm->status) == PGP_POOL_CIRCUIT_OPEN) < 0;
 	rc |= family(b, "pgpool_down_since_seconds", "gauge",
 	             "When the circuit breaker opened (Unix time), 0 while closed.");
-	for (uint32_t i = 0; i < broker.npools; i++)
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1))
 		rc |= reqsrv_printf(
 		          b, "pgpool_down_since_seconds{pool=\"%s\"} %.3f\n", P(&broker.pools[i]),
 		          (double)atomic_load(&broker.pools[i].shm->down_since_wall_us) / 1e6) < 0;
 	rc |= family(b, "pgpool_connections", "gauge",
 	             "Backend connections by state: connecting, idle, leased (in a worker's "
 	             "hands), busy (the broker checks or resets it), discard, reset.");
-	for (uint32_t i = 0; i < broker.npools; i++) {
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 		uint32_t c[8];
 		pool_count(&broker.pools[i], c);
 		for (uint32_t st = PGP_SLOT_CONNECTING; st <= PGP_SLOT_RESET; st++)
@@ -205,7 +241,7 @@ static int render_gauges(pgp_buf *b)
 	for (size_t k = 0; k < PGP_ARRAY_LEN(metrics_gauges); k++) {
 		const struct metrics_gauge *g = &metrics_gauges[k];
 		rc |= family(b, g->name, "gauge", g->help);
-		for (uint32_t i = 0; i < broker.npools; i++) {
+		for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 			const char *sp = (const char *)broker.pools[i].shm;
 			rc |=
 			    reqsrv_printf(b, "%s{pool=\"%s\"} %u\n", g->name, P(&broker.pools[i]),
@@ -227,7 +263,7 @@ static int render_counters(pgp_buf *b)
 			continue;
 		snprintf(name, sizeof(name), "%s_total", mc->metric);
 		rc |= family(b, name, "counter", mc->help);
-		for (uint32_t i = 0; i < broker.npools; i++) {
+		for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 			uint64_t v = metrics_counter_read(broker.pools[i].shm, mc);
 			if (mc->micros)
 				rc |= reqsrv_printf(b, "%s{pool=\"%s\"} %.6f\n", name,
@@ -242,7 +278,7 @@ static int render_counters(pgp_buf *b)
 	             "waiting), pool_unavailable (08004/08006: disabled, circuit open, draining), "
 	             "broker (fd transfer), backend (connection lost or statement cut off), "
 	             "connect (opening a backend failed), other.");
-	for (uint32_t i = 0; i < broker.npools; i++) {
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 		for (uint32_t t = 0; t < PGP_ERR_TYPES; t++)
 			rc |=
 			    reqsrv_printf(b, "pgpool_errors_total{pool=\"%s\",type=\"%s\"} %llu\n",
@@ -253,7 +289,7 @@ static int render_counters(pgp_buf *b)
 	rc |= family(b, "pgpool_prepared_statements_total", "counter",
 	             "Executions of prepared statements: hit (already prepared on the backend, "
 	             "Parse skipped) or miss (Parse sent).");
-	for (uint32_t i = 0; i < broker.npools; i++) {
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 		struct pgp_shm_pool *sp = broker.pools[i].shm;
 		rc |= reqsrv_printf(b,
 		                    "pgpool_prepared_statements_total{pool=\"%s\",result=\"hit\"} "
@@ -267,7 +303,7 @@ static int render_counters(pgp_buf *b)
 	}
 	rc |= family(b, "pgpool_health_checks_total", "counter",
 	             "Health checks of idle backend connections by result (ok, failed).");
-	for (uint32_t i = 0; i < broker.npools; i++) {
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 		struct pgp_shm_pool *sp = broker.pools[i].shm;
 		uint64_t all = atomic_load(&sp->health_checks);
 		uint64_t failed = atomic_load(&sp->health_check_failures);
@@ -286,7 +322,7 @@ static int render_hist(pgp_buf *b, const struct metrics_hist *h)
 {
 	int rc = family(b, h->name, "histogram", h->help);
 
-	for (uint32_t i = 0; i < broker.npools; i++) {
+	for (uint32_t i = SHOWN(0); i < broker.npools; i = SHOWN(i + 1)) {
 		const char *sp = (const char *)broker.pools[i].shm;
 		const struct pgp_shm_hist *hist = (const struct pgp_shm_hist *)(sp + h->hist_off);
 		uint64_t cum = 0;

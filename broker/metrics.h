@@ -37,6 +37,18 @@ static inline uint64_t metrics_counter_read(const struct pgp_shm_pool *sp,
 	                            memory_order_relaxed);
 }
 
+/*
+ * The pool entries /metrics and `pgpool-cli pools` show: configured pools and removed ones still
+ * draining, never closed entries (a removed pool's entry stays until pool_open() reuses it), and
+ * never two with one name (a draining pool added back under its name is shown once, as the new
+ * one): Prometheus needs every label set once.
+ */
+bool metrics_pool_shown(uint32_t i);
+/* The first shown entry at or after i, or broker.npools. */
+uint32_t metrics_pool_next(uint32_t i);
+/* Pools configured now (open, paused, disabled, circuit open; not draining or closed). */
+uint32_t metrics_pools_configured(void);
+
 /* Start serving [broker] metrics (no-op when unset). 0 or -errno (logged). */
 int metrics_listen(void) PGP_WUR;
 void metrics_stop(void);

@@ -5,6 +5,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,21 +117,105 @@ static void pool_publish_config(struct pool *p)
 	p->attach_ok.validate_after_idle_ms = pc->validate_after_idle_ms;
 }
 
+/* 1 if a live PHP process may still use closed entry i: one that attached keeps the entry's
+ * index in its handle (and its per-slot arrays sized by the entry's range then) for as long as
+ * its control connection lives, which is as long as it holds the entry's authentication bit. */
+static bool pool_entry_referenced(uint32_t i)
+{
+	for (const struct worker_conn *c = broker.conns; c; c = c->next) {
+		if ((c->auth_pools & (1ull << i)) || (c->attach_waiting && c->attach_pool == i))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The entry for a pool named `name`, and the most slots it may reserve (*max_slots, UINT32_MAX
+ * for no limit). Pool entries are never moved (workers address them by index), but a closed one
+ * (removed by a reload, drained) is taken again, so that removing and adding pools never runs
+ * out of the PGP_MAX_POOLS entries nor lists one name twice:
+ *  - the closed entry of the same name first: the pool comes back where processes that
+ *    attached to it look (as a pool that stayed would: they keep their attachment, and its
+ *    counters go on). Their arrays are sized by its old range, so while any of them lives the
+ *    new range may not be larger (a max_connections above it takes another entry);
+ *  - else an entry never used;
+ *  - else a closed entry no live process attached to (its counters start again from zero).
+ * -ENOSPC when every entry is taken by a configured pool or by a removed one that live
+ * processes still reference (they let go when they exit, e.g. at a php-fpm reload).
+ */
+static int pool_pick_entry(const struct config_pool *cfg, uint32_t *idx, uint32_t *max_slots)
+{
+	uint32_t other = UINT32_MAX;
+
+	*max_slots = UINT32_MAX;
+	for (uint32_t i = 0; i < broker.npools; i++) {
+		const struct pool *q = &broker.pools[i];
+		bool referenced;
+		if (q->in_use || !q->cfg->name)
+			continue; /* (a closed entry keeps its name; the analyzer cannot tell) */
+		referenced = pool_entry_referenced(i);
+		if (strcmp(q->cfg->name, cfg->name) == 0 &&
+		    (!referenced || cfg->max_connections <= q->closed_nslots)) {
+			*idx = i;
+			if (referenced)
+				*max_slots = q->closed_nslots;
+			return 0;
+		}
+		if (!referenced && other == UINT32_MAX)
+			other = i;
+	}
+	if (broker.npools < PGP_MAX_POOLS)
+		*idx = broker.npools;
+	else if (other != UINT32_MAX)
+		*idx = other;
+	else
+		return -ENOSPC;
+	return 0;
+}
+
+/* Make closed entry idx ready for another pool: its settings go; the counters of the shm entry
+ * go too unless the pool keeps its name (the same Prometheus series goes on). */
+static void pool_entry_recycle(uint32_t idx, const char *name)
+{
+	struct pool *p = &broker.pools[idx];
+	struct pgp_shm_pool *sp = &broker.shm.pools[idx];
+	bool same = strcmp(p->cfg->name, name) == 0;
+
+	config_pool_free(&p->own);
+	atomic_store(&sp->down_since_wall_us, 0);
+	atomic_store(&sp->connecting, 0);
+	if (same)
+		return;
+	/* Nothing references the entry: plain stores are safe. */
+	memset((char *)sp + offsetof(struct pgp_shm_pool, acquires), 0,
+	       offsetof(struct pgp_shm_pool, schema_epoch) -
+	           offsetof(struct pgp_shm_pool, acquires));
+	atomic_store(&sp->waiting_max, 0);
+	memset((char *)sp + offsetof(struct pgp_shm_pool, acquire_wait_hist), 0,
+	       offsetof(struct pgp_shm_pool, reserved2) -
+	           offsetof(struct pgp_shm_pool, acquire_wait_hist));
+	atomic_store(&sp->last_error_seq, 0);
+	memset(sp->last_error, 0, sizeof(sp->last_error));
+}
+
 struct pool *pool_open(struct config_pool *cfg, uint32_t reserve)
 {
-	uint32_t first, n, idx = broker.npools;
+	uint32_t first, n, idx, max_slots;
 	struct pool *p;
 	struct pgp_shm_pool *sp;
 
-	if (idx >= PGP_MAX_POOLS) {
+	if (pool_pick_entry(cfg, &idx, &max_slots) < 0) {
 		log_msg(LOG_ERROR, cfg->name, LOG_NO_SLOT,
-		        "cannot add the pool: a broker uses at most %d pool entries in its life "
-		        "(removed pools count too); restart the broker",
+		        "cannot add the pool: all %d pool entries are taken by configured pools "
+		        "and by removed pools that PHP processes attached to before (they free "
+		        "them when they exit: reload php-fpm), or restart the broker",
 		        PGP_MAX_POOLS);
 		return NULL;
 	}
 	if (reserve < cfg->max_connections)
 		reserve = cfg->max_connections;
+	if (reserve > max_slots)
+		reserve = max_slots; /* >= max_connections (pool_pick_entry) */
 	if (pool_find_range(cfg->max_connections, reserve, &first, &n) < 0) {
 		log_msg(LOG_ERROR, cfg->name, LOG_NO_SLOT,
 		        "cannot add the pool: no free range of %u slots left in shared memory "
@@ -138,6 +223,8 @@ struct pool *pool_open(struct config_pool *cfg, uint32_t reserve)
 		        cfg->max_connections);
 		return NULL;
 	}
+	if (idx < broker.npools)
+		pool_entry_recycle(idx, cfg->name);
 	p = &broker.pools[idx];
 	sp = &broker.shm.pools[idx];
 	memset(p, 0, sizeof(*p));
@@ -171,9 +258,11 @@ struct pool *pool_open(struct config_pool *cfg, uint32_t reserve)
 	pool_publish_config(p);
 	pool_publish_status(p);
 	/* Workers read entries below npools: publish the entry before counting it. */
-	broker.npools = idx + 1;
-	atomic_thread_fence(memory_order_seq_cst);
-	broker.shm.hdr->npools = broker.npools;
+	if (idx >= broker.npools) {
+		broker.npools = idx + 1;
+		atomic_thread_fence(memory_order_seq_cst);
+		broker.shm.hdr->npools = broker.npools;
+	}
 	if (p->cfg->sslmode_plaintext_fallback)
 		POOL_LOG(LOG_INFO, p,
 		         "sslmode prefer, allow or unset (libpq's default is prefer) on a loopback "
@@ -318,6 +407,7 @@ void pool_close_if_drained(struct pool *p)
 	p->shm->first_slot = 0;
 	for (uint32_t j = 0; j < p->nslots; j++)
 		p->servers[j].pool = NULL;
+	p->closed_nslots = p->nslots;
 	p->nslots = 0;
 	p->servers = NULL;
 	POOL_LOG(LOG_INFO, p, "drained and closed (removed from the configuration)");

@@ -27,6 +27,7 @@ struct pool {
 	struct server *servers;   /* this pool's slots: broker.servers + first_slot */
 	uint32_t first_slot;      /* broker's own copy; never read back from shm */
 	uint32_t nslots;          /* slots reserved (the most max_connections can be raised to) */
+	uint32_t closed_nslots;   /* once closed: the nslots it had (pool_open() reuses entries) */
 	bool in_use;              /* configured: open, paused, disabled, circuit open, draining */
 	bool draining;            /* removed by a reload: closes as its leases end */
 	bool capped;              /* growth held back by max_backends (logged once) */
@@ -51,7 +52,8 @@ void pool_fini_all(void);
 
 /*
  * Open a new pool entry for cfg (whose contents are moved into the pool) with up to `reserve`
- * slots (at least max_connections): takes the next unused index and a free slot range. A new
+ * slots (at least max_connections): takes a free index (a closed entry of the same name first,
+ * see pool_pick_entry()) and a free slot range. A new
  * pool is OPEN; nothing connects until pool_fill(). NULL (and logged why) when no index or no
  * slot range is left.
  */

@@ -34,6 +34,32 @@ static uint64_t shm_new_epoch(void)
 	return e;
 }
 
+/* 1 if pid has exited but its parent has not reaped it yet (state Z or X in /proc/PID/stat). A
+ * killed broker stays so in a container whose PID 1 does not reap, or under a wrapper script:
+ * kill(pid, 0) and /proc/PID/comm still succeed for it, yet it holds nothing any more. */
+static int shm_pid_is_zombie(int32_t pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) S ...": COMM may hold spaces and parentheses, the last ')' ends it. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	return p[2] == 'Z' || p[2] == 'X';
+}
+
 /* 1 if pid is a running pgpool-broker other than us: its name says so, or (a broker run under
  * a wrapper such as valgrind has another name) it refreshed the heartbeat in the last 2 s. */
 static int shm_pid_is_broker(int32_t pid, uint64_t heartbeat_us)
@@ -44,6 +70,8 @@ static int shm_pid_is_broker(int32_t pid, uint64_t heartbeat_us)
 	if (pid <= 0 || pid == getpid())
 		return 0;
 	if (kill(pid, 0) < 0 && errno != EPERM)
+		return 0;
+	if (shm_pid_is_zombie(pid))
 		return 0;
 	if (heartbeat_us + 2000000u > pgp_now_us())
 		return 1;

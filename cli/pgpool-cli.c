@@ -70,6 +70,22 @@ static char *trim(char *s)
 	return s;
 }
 
+/* {"ok": false, "status": N, "error": "..."} on stdout: what --json prints when the broker
+ * could not do the command (its success answer is {"ok": true, ...}). */
+static void print_json_failure(int status, const char *msg)
+{
+	printf("{\"ok\": false, \"status\": %d, \"error\": \"", status);
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	printf("\"}\n");
+}
+
 /* The admin socket the broker with this configuration file listens on: [broker] admin_socket,
  * else admin.sock in the directory of [broker] socket (the broker's own rule). */
 static int socket_from_config(const char *path, char *out, size_t outlen)
@@ -317,6 +333,9 @@ int main(int argc, char **argv)
 		while (bl > 0 && body[bl - 1] == '\n')
 			body[--bl] = '\0';
 		fprintf(stderr, "%s: %s\n", prog, body);
+		/* A script reading the JSON answer sees the failure there too. */
+		if (json)
+			print_json_failure(status, body);
 	}
 	free(answer);
 	return status;

@@ -65,6 +65,30 @@ bad_config "a pool without password" 's|app:topsecret@|app@|' 'no password'
 bad_config "password and password_env together" 'append:password = x
 password_env = HOME' 'give only one'
 bad_config "a bad event_loop" 's|^shm_name.*|&\nevent_loop = kqueue|' 'event_loop must be'
+# An empty password would admit any process that can open the control socket: refused from
+# every source, not only inline.
+install -m 0600 /dev/null "$BT_WORK/empty.pw"
+printf '\n' >"$BT_WORK/newline.pw"
+chmod 0600 "$BT_WORK/newline.pw"
+export PGPOOL_TEST_EMPTY_PW=
+bad_config "an inline empty password" 's|app:topsecret@|app@|; $a password =' 'empty value'
+bad_config "an empty password_file" "s|app:topsecret@|app@|; \$a password_file = $BT_WORK/empty.pw" \
+	'empty.pw" is empty'
+bad_config "a password_file holding only a newline" \
+	"s|app:topsecret@|app@|; \$a password_file = $BT_WORK/newline.pw" 'newline.pw" is empty'
+bad_config 'password_env naming an empty variable' \
+	's|app:topsecret@|app@|; $a password_env = PGPOOL_TEST_EMPTY_PW' 'PGPOOL_TEST_EMPTY_PW is empty'
+bad_config "an empty password in the dsn" \
+	"s|^dsn = .*|dsn = host=127.0.0.1 dbname=app user=app password=''|" 'dsn gives an empty password'
+# The dsn as libpq reads it: what libpq would refuse at connect time fails --check, with its reason.
+bad_config "an unknown dsn keyword (libpq)" \
+	's|^dsn = .*|dsn = host=127.0.0.1 dbname=app user=app bogus=1 password=x|' \
+	'refused by libpq: invalid connection option "bogus"'
+bad_config "an unknown URI parameter (libpq)" 's|/app$|/app?bogus=1|' 'refused by libpq: invalid URI query parameter'
+bad_config "a port out of range" 's|:5432/|:99999/|' 'port "99999" is not a port number'
+bad_config "port 0" 's|^dsn = .*|dsn = host=127.0.0.1 port=0 dbname=app user=app password=x|' 'port "0"'
+bad_config "more ports than hosts" \
+	's|^dsn = .*|dsn = host=127.0.0.1,localhost port=1,2,3 dbname=app user=app password=x|' '3 ports for 2 hosts'
 
 # ---- attach ----
 for loop in $BT_LOOPS; do

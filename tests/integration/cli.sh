@@ -213,8 +213,31 @@ replaces_all "reconnect main" '2 idle connection(s) replaced now' reconnect main
 
 # ---- reload ----
 expect_rc 0 "reload" ob_cli reload
-ob_wait 5 "the broker logs the SIGHUP" grep -q 'SIGHUP' "$OB_LOG" || t_fail "no SIGHUP in the broker log"
+grep -q "^reloaded $OB_INI: 2 pool(s) configured" <<<"$out" || t_fail "reload answers what it did: $out"
+grep -q 'reloaded: 2 pool(s) kept' "$OB_LOG" || t_fail "the broker logs the reload"
 expect_rc 0 "is-alive after reload" ob_cli is-alive
+# A file the broker refuses fails the command with the broker's reason (as systemctl reload
+# does), in text and in JSON; the running configuration stays.
+cp "$OB_INI" "$T/good.ini"
+echo "bogus_key = 1" >>"$OB_INI"
+expect_rc 1 "reload of a file with an unknown key fails" ob_cli reload
+grep -q "reload refused, the configuration is unchanged: $OB_INI:[0-9]*: unknown key \"bogus_key\"" <<<"$out" ||
+	t_fail "reload names the file, the line and the problem: $out"
+rc=0
+out=$(ob_cli --json reload 2>/dev/null) || rc=$?
+[ "$rc" = 1 ] || t_fail "--json reload of that file: exit $rc, expected 1"
+[ "$(ob_json "j['ok']" <<<"$out")" = False ] || t_fail "--json reload says ok: $out"
+ob_json "j['error']" <<<"$out" | grep -q 'unknown key "bogus_key"' || t_fail "--json reload gives the reason: $out"
+t_say "ok: --json reload of that file: exit 1, $out"
+# A pool the reload cannot add (no slot range of its max_connections left) fails it too.
+cat "$T/good.ini" >"$OB_INI"
+printf '\n[pool huge]\ndsn = host=localhost port=%s dbname=app user=app\npassword = secret\nmax_connections = 4000\n' \
+	"$PGPOOL_TEST_PGPORT" >>"$OB_INI"
+expect_rc 1 "reload that cannot add a pool fails" ob_cli reload
+grep -q 'could not add pool(s) huge' <<<"$out" || t_fail "reload names the pool it could not add: $out"
+cat "$T/good.ini" >"$OB_INI"
+expect_rc 0 "reload of the good file again" ob_cli reload
+[ "$(ob_cli --json pools | ob_json "','.join(p['name'] for p in j)")" = "main,tiny" ] || t_fail "pools after the reloads"
 
 # ---- shutdown ----
 hold h4

@@ -5,7 +5,10 @@
 #     every number of every pool (ops/metrics_check.py agree), histogram counts included;
 #   - the exposition is well formed (HELP/TYPE, names, _total, cumulative buckets, +Inf = _count);
 #   - HTTP: HEAD, 404, 405, 400, 431 for an oversized request; clients that send nothing or
-#     half a request do not delay a scrape (the loop never blocks), and the broker stays up.
+#     half a request do not delay a scrape (the loop never blocks), and the broker stays up;
+#   - pools removed and added back by reloads: a closed pool leaves /metrics, pgpool_pools and
+#     `pgpool-cli pools`; added back under its name it serves a PHP process attached before;
+#     70 add/remove cycles of new names never run out of pool entries nor duplicate a series.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/testlib.sh
 source "$here/../lib/testlib.sh"
@@ -125,6 +128,78 @@ for s in idle:
     s.close()
 print(f'raw HTTP: HEAD, 400, 431 ok; a scrape next to 5 stalled clients took {dt * 1000:.1f} ms')
 PY
+# ---- pools removed and added back by reloads ----
+# A closed pool (removed, drained) is no pool any more: not in /metrics, pgpool_pools or
+# `pgpool-cli pools`; one added back under its name takes its old entry, so /metrics never has
+# one series twice and a PHP process that attached before the removal is served again; entries
+# of removed pools are reused, so add/remove cycles never run out of the 64.
+cp "$OB_INI" "$T/base.ini"
+with_pool() { # with_pool NAME: the base file plus pool NAME (the file keeps its mode)
+	{
+		cat "$T/base.ini"
+		printf '\n[pool %s]\ndsn = host=localhost port=%s dbname=app user=app application_name=%s\n' \
+			"$1" "$PGPOOL_TEST_PGPORT" "$OB_APP"
+		printf 'password = secret\nmax_connections = 2\n'
+	} >"$OB_INI"
+}
+pool_names() { ob_cli pools | awk 'NR > 1 { printf "%s%s", n++ ? " " : "", $1 }'; }
+no_pool() { ! grep -qw "$1" <<<"$(pool_names)"; }
+reload_ok() { ob_cli reload >"$T/reload.out" 2>&1 || t_fail "reload ($1): $(cat "$T/reload.out")"; }
+
+with_pool b
+reload_ok "add b"
+cat >"$T/reuse.php" <<'PHP'
+<?php
+// Attach to b and query; when told to, query again (b was removed and added back meanwhile).
+[, $go] = $argv;
+$db = new PgPool('pgpool:pool=b', 'app', 'secret', [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+echo 'before: ', $db->query('SELECT 1')->fetchColumn(), "\n";
+while (!file_exists($go)) usleep(20000);
+try {
+	echo 'after: ', $db->query('SELECT 2')->fetchColumn(), "\n";
+} catch (PDOException $e) {
+	echo 'after: error ', $e->getCode(), ' ', $e->getMessage(), "\n";
+}
+PHP
+ob_php "$T/reuse.php" "$T/reuse.go" >"$T/reuse.out" 2>&1 &
+t_bg_pids+=($!)
+ob_wait 10 "the PHP process attached to b" grep -q '^before: 1' "$T/reuse.out" || t_fail "b: $(cat "$T/reuse.out")"
+cat "$T/base.ini" >"$OB_INI"
+reload_ok "remove b"
+ob_wait 10 "b drained and closed" no_pool b || t_fail "pgpool-cli pools still lists the closed pool b: $(pool_names)"
+curl -sf "$url" >"$T/metrics-closed.txt" || t_fail "GET $url failed"
+! grep -q 'pool="b"' "$T/metrics-closed.txt" || t_fail "/metrics shows the closed pool b"
+grep -qx 'pgpool_pools 2' "$T/metrics-closed.txt" || t_fail "pgpool_pools: $(grep '^pgpool_pools ' "$T/metrics-closed.txt")"
+with_pool b
+reload_ok "add b back"
+touch "$T/reuse.go"
+ob_wait 10 "the PHP process queried b again" grep -q '^after:' "$T/reuse.out" || t_fail "b again: $(cat "$T/reuse.out")"
+grep -qx 'after: 2' "$T/reuse.out" || t_fail "a process attached before b was removed is served by b added back: $(cat "$T/reuse.out")"
+t_say "ok: a closed pool is gone from /metrics and pgpool-cli pools; added back, it serves the processes attached before"
+
+# Cycles with a new name each time: more than the 64 entries, none left open.
+t0=$SECONDS
+for i in $(seq 1 70); do
+	with_pool "c$i"
+	reload_ok "add c$i"
+	with_pool b
+	reload_ok "remove c$i"
+	ob_wait 10 "c$i drained and closed" no_pool "c$i" || t_fail "c$i was not closed"
+done
+grep -q 'cannot add the pool' "$OB_LOG" && t_fail "a pool could not be added: $(grep 'cannot add the pool' "$OB_LOG" | tail -n 1)"
+t_say "ok: 70 pools added and removed ($((SECONDS - t0)) s), none refused"
+with_pool c71
+reload_ok "add c71, remove b"
+ob_wait 10 "b drained and closed" no_pool b || t_fail "b was not closed: $(pool_names)"
+read -r st v _ <<<"$(ob_php "$here/php/ops_query.php" c71 "SELECT 71")"
+[ "$st $v" = "ok 71" ] || t_fail "a pool added after 70 cycles serves (got $st $v)"
+[ "$(pool_names)" = "main tiny c71" ] || t_fail "pgpool-cli pools after the cycles: $(pool_names)"
+curl -sf "$url" >"$T/metrics-cycles.txt" || t_fail "GET $url failed"
+python3 "$here/ops/metrics_check.py" format "$T/metrics-cycles.txt" || t_fail "/metrics after the cycles is not well formed (a series twice?)"
+grep -qx 'pgpool_pools 3' "$T/metrics-cycles.txt" || t_fail "pgpool_pools: $(grep '^pgpool_pools ' "$T/metrics-cycles.txt")"
+[ "$(grep -c '^pgpool_max_connections{' "$T/metrics-cycles.txt")" = 3 ] || t_fail "pgpool_max_connections: $(grep '^pgpool_max_connections{' "$T/metrics-cycles.txt")"
+t_say "ok: after the cycles, /metrics has each pool once and pgpool_pools 3"
+
 kill -0 "$OB_PID" || t_fail "the broker died"
 ob_stop || t_fail "the broker did not stop cleanly"
 t_say "ok: /metrics served from the loop; HTTP errors answered; broker stopped cleanly"
