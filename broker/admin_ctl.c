@@ -68,6 +68,12 @@ static int recycle_mark(uint32_t global_slot, uint32_t gen, enum recycle_mode mo
 		npending++;
 	marks[global_slot].gen = gen;
 	marks[global_slot].mode = mode;
+	/* In use: its owner hands it back at release, even with workers queued (pool_retire). */
+	if (global_slot < broker.nservers && broker.servers[global_slot].gen == gen)
+		pool_retire(&broker.servers[global_slot],
+		            mode == RECYCLE_REPLACE ? "recycled by an administrator (reconnect)"
+		                                    : "flushed by an administrator once idle",
+		            mode == RECYCLE_REPLACE);
 	if (!recycle_timer.armed)
 		loop_timer_start(broker.loop, &recycle_timer, ADMIN_RECYCLE_PERIOD_US, recycle_tick,
 		                 NULL);

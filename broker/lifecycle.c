@@ -15,29 +15,50 @@
 /* Health checks started per pool and tick: a pool never has many slots out for checking. */
 #define LIFECYCLE_CHECKS_PER_TICK 2u
 
-void lifecycle_connected(struct server *s)
+#define LIFECYCLE_WHY_SHRINK "above max_connections (lowered by a reload)"
+
+/* expires_us from the pool's current max_lifetime and the backend's own share of it. */
+static void lifecycle_schedule(struct server *s)
 {
 	uint64_t life = (uint64_t)s->pool->cfg->max_lifetime_ms * 1000u;
+
+	s->expires_us = life ? s->connected_us + life * s->life_permille / 1000u : 0;
+}
+
+void lifecycle_connected(struct server *s)
+{
 	uint64_t now = pgp_now_us();
 
 	s->checked_us = now;
-	s->expires_us = 0;
-	if (life == 0)
-		return;
+	s->connected_us = now;
+	s->retire_why = NULL; /* a new backend: whatever retired the previous one is done */
+	s->retire_replace = false;
 	/* 85%..115% of max_lifetime: connections opened together do not expire together. */
-	s->expires_us = now + life * 85 / 100 + (uint64_t)random() % (life * 30 / 100 + 1);
+	s->life_permille = 850u + (uint32_t)(random() % 301);
+	lifecycle_schedule(s);
+}
+
+void lifecycle_reschedule(struct pool *p)
+{
+	for (uint32_t j = 0; j < p->nslots; j++) {
+		struct server *s = &p->servers[j];
+		if ((s->phase == SERVER_READY || s->phase == SERVER_BUSY) && s->life_permille)
+			lifecycle_schedule(s);
+	}
 }
 
 const char *lifecycle_close_reason(const struct server *s)
 {
 	const struct pool *p = s->pool;
 
+	if (s->retire_why)
+		return s->retire_why;
 	if (s->recycle)
 		return "recycled: the pool's dsn or password changed";
 	if (s->expires_us && pgp_now_us() >= s->expires_us)
 		return "max_lifetime reached";
 	if (pool_live(p) > atomic_load(&p->shm->max_connections))
-		return "above max_connections (lowered by a reload)";
+		return LIFECYCLE_WHY_SHRINK;
 	return NULL;
 }
 
@@ -59,6 +80,28 @@ static void lifecycle_checked(struct server *s)
 
 static const char *const lifecycle_check_replies[] = {"", NULL}; /* EmptyQueryResponse */
 
+/*
+ * Above a max_connections a reload lowered, with the idle ones closed already: retire as many
+ * connections in use as are too many, so that they close when released instead of serving the
+ * queue forever. Ones retired for another reason count (no replacement fits under the max).
+ */
+static void lifecycle_shrink(struct pool *p)
+{
+	uint32_t live = pool_live(p), max = atomic_load(&p->shm->max_connections), going = 0;
+
+	if (live <= max)
+		return;
+	for (uint32_t j = 0; j < p->nslots; j++)
+		going += p->servers[j].phase == SERVER_READY && p->servers[j].retire_why;
+	for (uint32_t j = 0; j < p->nslots && live - max > going; j++) {
+		struct server *s = &p->servers[j];
+		if (s->phase != SERVER_READY || s->retire_why)
+			continue;
+		pool_retire(s, LIFECYCLE_WHY_SHRINK, false);
+		going++;
+	}
+}
+
 static void lifecycle_pool(struct pool *p, uint64_t now)
 {
 	const struct config_pool *pc = p->cfg;
@@ -72,8 +115,17 @@ static void lifecycle_pool(struct pool *p, uint64_t now)
 		uint64_t idle_word = pgp_slot_word(PGP_SLOT_IDLE, 0, s->gen), since, idle_for;
 		const char *why;
 
-		if (s->phase != SERVER_READY || atomic_load(&s->slot->word) != idle_word)
+		if (s->phase != SERVER_READY)
 			continue;
+		if (atomic_load(&s->slot->word) != idle_word) {
+			/* In use, maybe never idle again while workers queue: retire it, so that
+			 * its owner hands it back at release (one per tick, as below). */
+			if (!s->retire_why && s->expires_us && now >= s->expires_us && !recycled) {
+				recycled = true;
+				pool_retire(s, "max_lifetime reached", false);
+			}
+			continue;
+		}
 		/* idle_since_us is written by workers: only used to schedule, and bounded. */
 		since = atomic_load(&s->slot->idle_since_us);
 		idle_for = since < now ? now - since : 0;
@@ -88,7 +140,7 @@ static void lifecycle_pool(struct pool *p, uint64_t now)
 			if (server_hold(s, idle_word) == 0) {
 				recycled = true;
 				live--;
-				server_close(s, false, why);
+				pool_close_retired(s, why);
 			}
 			continue;
 		}
@@ -102,6 +154,7 @@ static void lifecycle_pool(struct pool *p, uint64_t now)
 			            lifecycle_checked);
 		}
 	}
+	lifecycle_shrink(p);
 }
 
 void lifecycle_tick(void)

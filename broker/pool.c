@@ -392,6 +392,9 @@ void pool_publish_status(struct pool *p)
 	/* Waiters of a pool that cannot serve them fail now with the reason the status gives. */
 	if (st != PGP_POOL_OPEN && st != PGP_POOL_PAUSED)
 		(void)pgp_pool_cancel_waiters(&broker.shm, p->shm, 0);
+	/* So do ATTACHes still waiting for the first backend (OPERATIONS.md: "fail at once"). */
+	if (st == PGP_POOL_CIRCUIT_OPEN)
+		worker_pool_circuit_open(p);
 }
 
 void pool_close_if_drained(struct pool *p)
@@ -435,6 +438,7 @@ void pool_reconfigure(struct pool *p, struct config_pool *cfg)
 	bool conn_changed = strcmp(p->cfg->dsn, cfg->dsn) != 0 ||
 	                    !pgp_secure_equal(p->cfg->password, p->cfg->password_len, cfg->password,
 	                                      cfg->password_len);
+	bool life_changed = p->cfg->max_lifetime_ms != cfg->max_lifetime_ms;
 
 	if (cfg->max_connections > p->nslots)
 		POOL_LOG(LOG_WARNING, p,
@@ -451,11 +455,20 @@ void pool_reconfigure(struct pool *p, struct config_pool *cfg)
 	pool_publish_config(p);
 	if (conn_changed) {
 		breaker_retry_now(p); /* a fixed password or host is tried at once */
-		/* Connections made with the old dsn or password go as soon as they are idle. */
-		for (uint32_t j = 0; j < p->nslots; j++)
-			p->servers[j].recycle = p->servers[j].phase != SERVER_EMPTY;
+		/* Connections made with the old dsn or password go: idle ones at the janitor's
+		 * next tick, leased ones when their owner releases them (even to a waiter). */
+		for (uint32_t j = 0; j < p->nslots; j++) {
+			struct server *s = &p->servers[j];
+			s->recycle = s->phase != SERVER_EMPTY;
+			if (s->phase == SERVER_READY || s->phase == SERVER_BUSY)
+				pool_retire(s, "recycled: the pool's dsn or password changed",
+				            false);
+		}
 		POOL_LOG(LOG_INFO, p, "dsn or password changed: recycling its connections");
 	}
+	if (life_changed)
+		lifecycle_reschedule(
+		    p); /* a lowered max_lifetime applies to open connections too */
 	POOL_LOG(LOG_INFO, p, "reconfigured: min=%u max=%u mode=%s acquire_timeout=%ums",
 	         p->shm->min_connections, atomic_load(&p->shm->max_connections),
 	         pgp_pool_mode_name(p->cfg->mode), p->cfg->acquire_timeout_ms);
@@ -562,6 +575,10 @@ void pool_fill(struct pool *p)
 	waiting = atomic_load(&p->shm->waiting);
 	if (waiting > p->nslots)
 		waiting = p->nslots;
+	/* An ATTACH waiting for the first backend is a waiter too: without it, a pool with
+	 * min_connections 0 whose first attempt failed would not retry while the worker waits. */
+	if (waiting == 0 && p->attach_waiters > 0 && !p->have_params)
+		waiting = 1;
 	want = p->shm->min_connections > live ? p->shm->min_connections - live : 0;
 	if (waiting > idle + connecting && waiting - idle - connecting > want)
 		want = waiting - idle - connecting;
@@ -643,6 +660,7 @@ static void pool_clear_slot(struct pgp_shm_slot *slot)
 	}
 	atomic_store(&slot->nstmts, 0);
 	atomic_store(&slot->flags, 0);
+	atomic_store(&slot->retire, 0);
 }
 
 void pool_server_connected(struct server *s)
@@ -703,6 +721,33 @@ void pool_server_closed(struct server *s, bool was_connected, bool discarded)
 	pool_fill(p);
 }
 
+void pool_retire(struct server *s, const char *why, bool replace)
+{
+	if (s->phase != SERVER_READY && s->phase != SERVER_BUSY)
+		return;
+	if (!s->retire_why) {
+		s->retire_why = why;
+		s->retire_replace = replace;
+	}
+	/* Published after the broker's own record: a worker that sees the flag hands the slot back,
+	 * and the broker then knows why. */
+	atomic_store(&s->slot->retire, 1);
+}
+
+void pool_close_retired(struct server *s, const char *why)
+{
+	struct pool *p = s->pool;
+	bool replace = s->retire_why && s->retire_replace;
+
+	server_close(s, false, why);
+	/* pool_server_closed() refilled for waiters already; this keeps the pool's size when the
+	 * administrator or max_lifetime asked for a replacement, within max_connections. */
+	if (replace && s->phase == SERVER_EMPTY && broker.state == BROKER_RUNNING &&
+	    pool_active(p) && !p->failures && pgp_now_us() >= p->next_attempt_us &&
+	    pool_room(p, pool_live(p), 1) > 0 && server_connect(s) < 0)
+		SLOT_LOG(LOG_DEBUG, s, "replacement connection failed at once");
+}
+
 void pool_offer(struct server *s)
 {
 	struct pool *p = s->pool;
@@ -720,9 +765,11 @@ void pool_offer(struct server *s)
 	}
 	why = lifecycle_close_reason(s);
 	if (why) {
-		server_close(s, false, why);
+		pool_close_retired(s, why);
 		return;
 	}
+	/* Only the broker's own reasons retire a backend: clear what a worker may have set. */
+	atomic_store(&s->slot->retire, 0);
 	atomic_store(&s->slot->proto_pos, PGP_POS_CLEAN);
 	atomic_store(&s->slot->txn_status, (uint32_t)PGP_TXN_IDLE);
 	atomic_store(&s->slot->owner_pid, 0);
@@ -812,6 +859,12 @@ void pool_take_returned(struct server *s, uint64_t word)
 		server_close(s, true, "returned for reset, but not at a clean boundary");
 		return;
 	}
+	/* Handed back because it is retired (slot.retire), or retired since: no reset needed for
+	 * a connection about to close; Terminate ends its session. */
+	if (lifecycle_close_reason(s)) {
+		pool_close_retired(s, lifecycle_close_reason(s));
+		return;
+	}
 	reset_start(s, false, (char)txn, "reset requested by worker");
 }
 
@@ -870,8 +923,13 @@ void pool_check_slot(struct server *s)
 		server_watch_idle(s);
 		return;
 	case PGP_SLOT_LEASED:
-		if (!worker_owner_valid(owner, s->pool->index))
+		if (!worker_owner_valid(owner, s->pool->index)) {
 			pool_reclaim(s, w);
+			return;
+		}
+		/* The flag is a hint workers can write: put back what the broker decided. */
+		if ((atomic_load(&s->slot->retire) != 0) != (s->retire_why != NULL))
+			atomic_store(&s->slot->retire, s->retire_why != NULL);
 		return;
 	case PGP_SLOT_DISCARD:
 	case PGP_SLOT_RESET:

@@ -40,6 +40,7 @@ struct pool {
 	bool prefill_done; /* reached min_connections, or the first attempt failed */
 	bool have_params;  /* attach_ok.params filled from a connected backend */
 	bool params_new;   /* have_params just set: pool_server_connected() tells waiting workers */
+	uint32_t attach_waiters; /* ATTACHes waiting for the first backend: demand for pool_fill */
 	struct pgp_ctl_attach_ok attach_ok; /* template of the ATTACH_OK reply (no attach_id) */
 };
 
@@ -95,6 +96,17 @@ void pool_server_connect_failed(struct server *s, const char *why);
 /* discarded: the backend was broken or unusable, so it is replaced at once (not only up to
  * min_connections). */
 void pool_server_closed(struct server *s, bool was_connected, bool discarded);
+
+/*
+ * Retire a backend that is in use: set slot.retire so that its owner hands it back (RESET)
+ * instead of passing it to a waiter; the broker then closes it with `why` and, if `replace` and
+ * the pool has room, connects a new one in its slot. Without this a pool whose workers always
+ * queue would never let go of a connection. An IDLE one is closed by whoever marks it.
+ */
+void pool_retire(struct server *s, const char *why, bool replace);
+/* Close a backend the broker holds (BUSY) because it is retired (why), and connect its
+ * replacement at once when s was retired with `replace` and the pool may grow. */
+void pool_close_retired(struct server *s, const char *why);
 
 /* Give a slot the broker holds (CONNECTING or BUSY) to the oldest waiter or make it IDLE; while
  * stopping or draining, close it instead. */

@@ -51,6 +51,11 @@ struct server {
 	uint64_t checked_us; /* last health check (or connect) */
 	uint64_t check_idle_since_us; /* the slot's idle_since_us when its health check began */
 	bool recycle; /* close once idle: made with a dsn or password since changed */
+	/* Retired (pool_retire, slot.retire): close as soon as the broker has it back. */
+	const char *retire_why;
+	bool retire_replace;    /* and connect a new one in its place */
+	uint64_t connected_us;  /* when the backend connected (the broker's own copy) */
+	uint32_t life_permille; /* its share of max_lifetime, 850..1150 (jitter) */
 };
 
 /* Start and stop the helper thread that runs libpq's connect calls (name resolution and SCRAM

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -73,6 +74,7 @@ bool worker_owner_valid(uint32_t attach_id, uint32_t pool)
 /* ---- sending ---- */
 
 static void worker_close(struct worker_conn *c, const char *why);
+static void worker_attach_wait_end(struct worker_conn *c);
 
 static void worker_sent(void *ctx, struct loop_req *req, const struct loop_result *r)
 {
@@ -150,7 +152,7 @@ static void worker_close(struct worker_conn *c, const char *why)
 		loop_cancel(broker.loop, c->sends[i]);
 		c->sends[i] = NULL;
 	}
-	loop_timer_stop(broker.loop, &c->attach_timer);
+	worker_attach_wait_end(c);
 	loop_timer_stop(broker.loop, &c->auth_timer);
 	free(c->auth_deferred);
 	c->auth_deferred = NULL;
@@ -184,6 +186,20 @@ void worker_close_all(void)
 
 /* ---- ATTACH ---- */
 
+/*
+ * The longest an ATTACH waits for its pool's first backend: acquire_timeout, but never as long as
+ * pgpool.broker_timeout's default (5 s): a worker that gives up first reports "broker did not
+ * answer", which blames a broker that is alive instead of the database that is not.
+ */
+#define WORKER_ATTACH_WAIT_MAX_MS 4000u
+
+static uint32_t worker_attach_wait_ms(const struct pool *p)
+{
+	uint32_t ms = p->cfg->acquire_timeout_ms;
+
+	return ms < WORKER_ATTACH_WAIT_MAX_MS ? ms : WORKER_ATTACH_WAIT_MAX_MS;
+}
+
 static int worker_attach_reply(struct worker_conn *c, struct pool *p, uint32_t seq)
 {
 	uint8_t buf[PGP_CTL_MSG_MAX];
@@ -194,35 +210,105 @@ static int worker_attach_reply(struct worker_conn *c, struct pool *p, uint32_t s
 	                   -1);
 }
 
+/* The ATTACH of c no longer waits for its pool's first backend (answered, or c is closing). */
+static void worker_attach_wait_end(struct worker_conn *c)
+{
+	struct pool *p;
+
+	if (!c->attach_waiting)
+		return;
+	c->attach_waiting = false;
+	loop_timer_stop(broker.loop, &c->attach_timer);
+	p = c->attach_pool < broker.npools ? &broker.pools[c->attach_pool] : NULL;
+	if (p && p->attach_waiters > 0)
+		p->attach_waiters--;
+}
+
+/* 08006 for an ATTACH to a pool whose circuit is open, with the same text a lease gets. */
+static int worker_attach_circuit_error(struct worker_conn *c, const struct pool *p, uint32_t seq)
+{
+	uint64_t since = atomic_load(&p->shm->down_since_wall_us), now = pgp_wall_us();
+	time_t t = (time_t)(since / 1000000u);
+	char when[32] = "an unknown time";
+	struct tm tm;
+
+	if (since && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	/* last_error is broker-written, but workers could scribble it: bounded by the precision. */
+	return worker_error(
+	    c, seq, "08006",
+	    "pool \"%s\": PostgreSQL has been unreachable since %s (%llu s; last "
+	    "error: %.200s), so the circuit breaker is open and leases fail at "
+	    "once; check the database server and the broker's log (journalctl -u "
+	    "pgpool-broker)",
+	    p->cfg->name, when,
+	    (unsigned long long)(since && now > since ? (now - since) / 1000000u : 0),
+	    p->shm->last_error[0] ? p->shm->last_error : "unknown");
+}
+
 static void worker_attach_timeout(void *ctx, struct loop_timer *t)
 {
 	struct worker_conn *c = ctx;
+	struct pool *p;
+	int rc;
 
 	(void)t;
 	if (!c->attach_waiting)
 		return;
-	/* Authentication succeeded; without a backend yet the reply carries no server
-	 * parameters. Leases will wait or fail with the pool's own error. */
-	c->attach_waiting = false;
-	log_msg(LOG_WARNING, broker.pools[c->attach_pool].cfg->name, LOG_NO_SLOT,
-	        "no backend connected within acquire_timeout: ATTACH_OK without server parameters");
-	if (worker_attach_reply(c, &broker.pools[c->attach_pool], c->attach_seq) < 0)
-		worker_close(c, "cannot send ATTACH_OK");
+	p = &broker.pools[c->attach_pool];
+	worker_attach_wait_end(c);
+	if (p->failures > 0) {
+		/* The answer comes before the worker's own pgpool.broker_timeout gives up with a
+		 * misleading "broker did not answer": say what is wrong, as a lease would. */
+		log_msg(LOG_WARNING, p->cfg->name, LOG_NO_SLOT,
+		        "no backend connected within %u ms of an ATTACH: answering 53300 (last "
+		        "connect error: %s)",
+		        worker_attach_wait_ms(p), p->shm->last_error);
+		rc =
+		    worker_error(c, c->attach_seq, "53300",
+		                 "pool \"%s\": no connection within %u ms: the broker's attempts "
+		                 "to connect to PostgreSQL are failing (last error: %.200s); check "
+		                 "the database server and the broker's log",
+		                 p->cfg->name, worker_attach_wait_ms(p),
+		                 p->shm->last_error[0] ? p->shm->last_error : "unknown");
+	} else {
+		/* Authentication succeeded and a connect is merely slow: the reply carries no
+		 * server parameters; leases wait or fail with the pool's own error. */
+		log_msg(LOG_WARNING, p->cfg->name, LOG_NO_SLOT,
+		        "no backend connected within %u ms of an ATTACH: ATTACH_OK without server "
+		        "parameters",
+		        worker_attach_wait_ms(p));
+		rc = worker_attach_reply(c, p, c->attach_seq);
+	}
+	if (rc < 0)
+		worker_close(c, "cannot answer ATTACH");
+}
+
+/* Answer the ATTACHes waiting for p's first backend: ATTACH_OK now that it has connected, or
+ * 08006 because its circuit opened. */
+static void worker_answer_waiting(struct pool *p, bool circuit_open)
+{
+	struct worker_conn *c = broker.conns, *next;
+
+	for (; c && p->attach_waiters > 0; c = next) {
+		next = c->next;
+		if (!c->attach_waiting || c->attach_pool != p->index)
+			continue;
+		worker_attach_wait_end(c);
+		if ((circuit_open ? worker_attach_circuit_error(c, p, c->attach_seq)
+		                  : worker_attach_reply(c, p, c->attach_seq)) < 0)
+			worker_close(c, "cannot answer ATTACH");
+	}
 }
 
 void worker_pool_ready(struct pool *p)
 {
-	struct worker_conn *c = broker.conns, *next;
+	worker_answer_waiting(p, false);
+}
 
-	for (; c; c = next) {
-		next = c->next;
-		if (!c->attach_waiting || c->attach_pool != p->index)
-			continue;
-		c->attach_waiting = false;
-		loop_timer_stop(broker.loop, &c->attach_timer);
-		if (worker_attach_reply(c, p, c->attach_seq) < 0)
-			worker_close(c, "cannot send ATTACH_OK");
-	}
+void worker_pool_circuit_open(struct pool *p)
+{
+	worker_answer_waiting(p, true);
 }
 
 static int worker_key_part(char *dst, size_t cap, const char *src)
@@ -412,12 +498,17 @@ static int worker_attach(struct worker_conn *c, const pgp_ctl_msg *m)
 	        (int)c->pid, (unsigned)c->uid, c->attach_id);
 	if (p->have_params)
 		return worker_attach_reply(c, p, m->hdr.seq);
-	/* No backend has connected yet: answer once the first one has (its parameters go into
-	 * ATTACH_OK), or after acquire_timeout without them. */
+	/* No backend has connected yet. With the circuit open, say so now: leases would fail at
+	 * once too, and waiting would only delay every new process. */
+	if (p->circuit_open)
+		return worker_attach_circuit_error(c, p, m->hdr.seq);
+	/* Answer once the first backend has connected (its parameters go into ATTACH_OK); the
+	 * pool counts waiting ATTACHes as demand, so it retries with its backoff meanwhile. */
 	c->attach_waiting = true;
 	c->attach_pool = p->index;
 	c->attach_seq = m->hdr.seq;
-	loop_timer_start(broker.loop, &c->attach_timer, (uint64_t)pc->acquire_timeout_ms * 1000u,
+	p->attach_waiters++;
+	loop_timer_start(broker.loop, &c->attach_timer, (uint64_t)worker_attach_wait_ms(p) * 1000u,
 	                 worker_attach_timeout, c);
 	pool_want_params(p);
 	return 0;

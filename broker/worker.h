@@ -52,6 +52,8 @@ bool worker_owner_valid(uint32_t attach_id, uint32_t pool);
 
 /* The pool's first backend connected: answer the ATTACHes that waited for its parameters. */
 void worker_pool_ready(struct pool *p);
+/* The pool's circuit opened: answer the ATTACHes that waited for its first backend with 08006. */
+void worker_pool_circuit_open(struct pool *p);
 /* The cancel thread finished a worker's CANCEL (rc 0 or -errno, err: libpq's message). */
 void worker_cancel_done(uint32_t attach_id, uint32_t seq, int rc, const char *err);
 

@@ -638,6 +638,16 @@ int pgp_pool_release(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uin
 	s += slot;
 	if (atomic_load(&s->word) != held)
 		return -ESTALE;
+	/* Retired by the broker: a direct handoff would keep the backend in use for as long as
+	 * workers queue, so it goes back to the broker, which replaces it and then serves them.
+	 * The flag sits next to the word: no extra cache miss on the usual path. A flag set just
+	 * after this load is seen at the next release (or by the broker once the slot is IDLE). */
+	if (PGP_UNLIKELY(atomic_load_explicit(&s->retire, memory_order_relaxed) != 0)) {
+		if (!atomic_compare_exchange_strong(&s->word, &held,
+		                                    pgp_slot_word(PGP_SLOT_RESET, attach_id, gen)))
+			return -ESTALE;
+		return 1;
+	}
 	r = slot_give(shm, pool, s, slot, held);
 	return r < 0 ? r : 0;
 }

@@ -17,6 +17,8 @@
  *                                                              rollback, reset) --> IDLE or EMPTY
  *   IDLE --broker CAS (health check, idle timeout, recycle)--> BUSY --> IDLE / EMPTY
  *   DISCARD / RESET --broker CAS--> BUSY --> IDLE / EMPTY
+ *   LEASED(owner) with slot.retire set --owner releases--> RESET (the broker closes it and
+ *                                                              serves the waiters after)
  *
  * The slot word packs state (8 bits), owner attachment id (24 bits) and the backend generation
  * (32 bits). The generation changes whenever the slot gets a new backend connection, so a worker
@@ -221,8 +223,12 @@ struct pgp_shm_slot {
 	int32_t backend_pid;       /* broker: PostgreSQL backend pid */
 	uint32_t pool;             /* broker: index of the owning pool */
 	uint32_t index;            /* broker: own index in the slot array */
-	uint32_t reserved0;        /* broker: zero */
-	uint64_t connected_us;     /* broker: pgp_now_us() when the backend connected */
+	/* Nonzero: the broker wants this backend replaced or closed (max_lifetime, reconnect, a
+	 * reload that changed the dsn or lowered max_connections). Its owner then hands it back
+	 * (LEASED -> RESET) at release instead of passing it to a waiter, so replacement happens
+	 * under continuous load too. A hint only: the broker re-derives it from its own state. */
+	_Atomic uint32_t retire;         /* broker */
+	uint64_t connected_us;           /* broker: pgp_now_us() when the backend connected */
 	_Atomic uint64_t lease_start_us; /* owner: pgp_now_us() when the current lease began */
 	_Atomic uint64_t idle_since_us;  /* owner/broker: pgp_now_us() when it last became idle */
 	_Atomic uint64_t leases;         /* owner: leases of this backend */
@@ -350,8 +356,10 @@ int pgp_pool_acquire(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t attach_id
 /*
  * Release a slot the caller owns (LEASED by attach_id with generation gen): hands it directly to
  * the oldest live waiter if any, else makes it IDLE. The caller must have left the connection at
- * ReadyForQuery 'I' with nothing unread (invariant 2). Returns 0, or -ESTALE if the caller no
- * longer owns the slot (the broker reclaimed it).
+ * ReadyForQuery 'I' with nothing unread (invariant 2). A slot the broker marked to retire
+ * (slot.retire) goes back to the broker instead (state RESET): returns 1, and the caller sends
+ * RETURNED (PGP_SLOT_RESET) so the broker replaces it at once. Returns 0 when released, or
+ * -ESTALE if the caller no longer owns the slot (the broker reclaimed it).
  */
 int pgp_pool_release(pgp_shm *shm, struct pgp_shm_pool *pool, uint32_t slot, uint32_t attach_id,
                      uint32_t gen) PGP_WUR;

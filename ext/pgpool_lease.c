@@ -58,12 +58,14 @@ static bool interrupted(void *c)
 }
 
 /* Give a leased slot back; -ESTALE means the broker reclaimed it meanwhile, which leaves nothing
- * to give back. */
-static void slot_give_back(pgp_shm *shm, struct pgp_shm_pool *sp, uint32_t slot, uint32_t aid,
-                           uint32_t gen)
+ * to give back. 1: the broker wants this backend retired and has it now: tell it at once, so the
+ * waiters the release did not serve get its replacement without waiting for the janitor. */
+static void slot_give_back(pgpool_pool *pool, pgp_shm *shm, struct pgp_shm_pool *sp, uint32_t slot,
+                           uint32_t aid, uint32_t gen)
 {
-	int rc = pgp_pool_release(shm, sp, slot, aid, gen);
-	(void)rc;
+	if (PGP_UNLIKELY(pgp_pool_release(shm, sp, slot, aid, gen) == 1)) {
+		pgpool_proc_notify_returned(pool, slot, gen, PGP_SLOT_RESET);
+	}
 }
 
 /* A lease taken from the current mapping (not from before a broker restart or a fork). */
@@ -389,7 +391,7 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 		uint32_t slot = (uint32_t)rc;
 		struct pgp_shm_slot *sl = pgp_shm_pool_slot(&m->shm, sp, slot);
 		if (PGP_UNLIKELY(!sl || slot >= pool->nslots)) {
-			slot_give_back(&m->shm, sp, slot, aid, gen);
+			slot_give_back(pool, &m->shm, sp, slot, aid, gen);
 			pgpool_err_set(err, "08006", "pool \"%s\": slot %u out of range",
 			               pool->name, slot);
 			return -1;
@@ -397,7 +399,7 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 		if (PGP_UNLIKELY(pool->gens[slot] != gen || pool->fds[slot] < 0)) {
 			if (pgpool_proc_fetch_fd(pool, slot, gen, &broker_gone, err) < 0) {
 				/* Untouched, so still clean: give it back for others. */
-				slot_give_back(&m->shm, sp, slot, aid, gen);
+				slot_give_back(pool, &m->shm, sp, slot, aid, gen);
 				if (broker_gone && !refetched) {
 					refetched = true;
 					now = pgp_now_us();
@@ -485,7 +487,7 @@ void pgpool_lease_release(pgpool_lease *l)
 		 * (validate_after_idle measures from here). */
 		atomic_store_explicit(&l->shm_slot->idle_since_us, now, memory_order_relaxed);
 		lease_end_current(l, now);
-		slot_give_back(&proc->map->shm, pgpool_priv(pool)->shm_pool, l->slot,
+		slot_give_back(pool, &proc->map->shm, pgpool_priv(pool)->shm_pool, l->slot,
 		               pool->info.attach_id, l->gen);
 	} else {
 		pgpool_proc_end_stale_lease(l, true);

@@ -588,6 +588,35 @@ PGP_TEST(broker_offer_hands_slot_to_waiter)
 	CHECK(slot_word(&shm, p, 0) == pgp_slot_word(PGP_SLOT_IDLE, 0, 901));
 }
 
+/* A slot the broker retires (slot.retire) is not handed to the waiter at release: it goes back
+ * to the broker (RESET, return 1), which offers the waiter a replacement. */
+PGP_TEST(retired_slot_goes_back_to_broker)
+{
+	pgp_shm shm;
+	struct pgp_shm_pool *p = make_segment(&shm, 1);
+	struct shared_results *res = shared_results();
+	struct pgp_shm_slot *sl = pgp_shm_pool_slot(&shm, p, 0);
+	uint64_t fresh = pgp_slot_word(PGP_SLOT_CONNECTING, 0, 777);
+	uint32_t gen, status;
+	pid_t pid;
+
+	CHECK_INT(pgp_pool_try_acquire(&shm, p, 1, NULL, &gen, &status), ==, 0);
+	pid = spawn_waiter(&shm, p, res, 0, 44, 10 * 1000 * 1000, 0);
+	WAIT_FOR(atomic_load(&p->waiting) == 1);
+	atomic_store(&sl->retire, 1);
+	CHECK_INT(pgp_pool_release(&shm, p, 0, 2, gen), ==, -ESTALE); /* not the owner */
+	CHECK_INT(pgp_pool_release(&shm, p, 0, 1, gen), ==, 1);
+	CHECK(slot_word(&shm, p, 0) == pgp_slot_word(PGP_SLOT_RESET, 1, gen));
+	CHECK_INT(atomic_load(&p->waiting), ==, 1); /* still queued */
+	/* The broker closed it and connected a new backend: the waiter gets that one. */
+	atomic_store(&sl->retire, 0);
+	atomic_store(&sl->word, fresh);
+	CHECK_INT(pgp_pool_offer(&shm, p, 0, fresh), ==, 1);
+	CHECK_INT(reap(pid), ==, 0);
+	CHECK_INT(atomic_load(&res->order[0]), ==, 44);
+	CHECK(slot_word(&shm, p, 0) == pgp_slot_word(PGP_SLOT_IDLE, 0, 777));
+}
+
 PGP_TEST(acquire_timeout)
 {
 	pgp_shm shm;
