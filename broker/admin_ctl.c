@@ -72,7 +72,7 @@ static int recycle_mark(uint32_t global_slot, uint32_t gen, enum recycle_mode mo
 	if (global_slot < broker.nservers && broker.servers[global_slot].gen == gen)
 		pool_retire(&broker.servers[global_slot],
 		            mode == RECYCLE_REPLACE ? "recycled by an administrator (reconnect)"
-		                                    : "flushed by an administrator once idle",
+		                                    : "flushed by an administrator when released",
 		            mode == RECYCLE_REPLACE);
 	if (!recycle_timer.armed)
 		loop_timer_start(broker.loop, &recycle_timer, ADMIN_RECYCLE_PERIOD_US, recycle_tick,
@@ -131,7 +131,7 @@ static void recycle_run(void)
 		if (admin_close_if_idle(s, m->mode == RECYCLE_REPLACE,
 		                        m->mode == RECYCLE_REPLACE
 		                            ? "recycled by an administrator (reconnect)"
-		                            : "flushed by an administrator once idle"))
+		                            : "flushed by an administrator when released"))
 			recycle_clear(i);
 	}
 }
@@ -234,8 +234,8 @@ int admin_cmd_flush(struct admin_ctx *x, int argc, char **argv)
 			return rc;
 	}
 	out_message(&x->out,
-	            "flush %s%s%s: %u idle connection(s) closed, %u in use cut, %u to close once "
-	            "idle",
+	            "flush %s%s%s: %u idle connection(s) closed, %u in use cut, %u to close when "
+	            "released",
 	            how, only ? " " : "", only ? only->cfg->name : "", n.closed, n.cut, n.marked);
 	return ADMIN_EXIT_OK;
 }
@@ -264,7 +264,7 @@ int admin_cmd_reconnect(struct admin_ctx *x, int argc, char **argv)
 		later++;
 	}
 	out_message(&x->out,
-	            "reconnect %s: %u idle connection(s) replaced now, %u to replace once idle",
+	            "reconnect %s: %u idle connection(s) replaced now, %u to replace when released",
 	            p->cfg->name, now, later);
 	return ADMIN_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 
 #define NOTIFY_STATUS_PERIOD_US 2000000u
@@ -72,8 +73,8 @@ void notify_summary(char *out, size_t len)
 	}
 	snprintf(out, len,
 	         "%s%u pool(s), %u backend(s) (%u leased, %u idle), %u waiting, %u worker(s)",
-	         broker.state == BROKER_STOPPING ? "stopping: " : "", broker.npools, backends,
-	         leased, idle, waiting, broker.nconns);
+	         broker.state == BROKER_STOPPING ? "stopping: " : "", metrics_pools_configured(),
+	         backends, leased, idle, waiting, broker.nconns);
 }
 
 static void notify_status_send(bool force)

@@ -185,12 +185,12 @@ expect_rc 0 "enable an open pool" ob_cli enable main
 grep -q 'open already' <<<"$out" || t_fail "enable of an open pool says so: $out"
 
 # ---- flush ----
-replaces_all "flush idle main" '2 idle connection(s) closed, 0 in use cut, 0 to close once idle' \
+replaces_all "flush idle main" '2 idle connection(s) closed, 0 in use cut, 0 to close when released' \
 	flush idle main
 
 hold h2
 expect_rc 0 "flush gracefully main" ob_cli flush gracefully main
-grep -q '1 to close once idle' <<<"$out" || t_fail "flush gracefully marks the leased one: $out"
+grep -q '1 to close when released' <<<"$out" || t_fail "flush gracefully marks the leased one: $out"
 t_sql app "SELECT 1 FROM pg_stat_activity WHERE pid = $HOLD_BACKEND" | grep -q 1 ||
 	t_fail "the leased backend was closed under its holder"
 release h2
