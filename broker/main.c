@@ -70,7 +70,8 @@ static void print_check(const struct config *cfg)
 		printf("pool %s: dsn \"%s\" min=%u max=%u mode=%s acquire_timeout=%ums "
 		       "password from %s\n",
 		       p->name, dsn, p->min_connections, p->max_connections,
-		       pgp_pool_mode_name(p->mode), p->acquire_timeout_ms, p->password_source);
+		       pgp_pool_mode_name(p->mode), p->acquire_timeout_ms,
+		       p->password_source ? p->password_source : "nowhere (auth = peer, none set)");
 		printf("pool %s: idle_timeout=%ums max_lifetime=%ums health_check_period=%ums "
 		       "validate_after_idle=%ums circuit_breaker_threshold=%u "
 		       "connect_retry_max=%ums\n",
