@@ -91,6 +91,10 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len);
 /* BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT anywhere in the text (END also closes a
  * CASE: only used where a false positive costs little). */
 #define PGPOOL_W_TXNCTL 0x400u
+/* set_config(..., true): a transaction-local setting (no pin; the statement key follows it) */
+#define PGPOOL_W_SETLOCAL 0x800u
+/* pg_settings, only inside the scanner: an UPDATE of it becomes PGPOOL_W_SESSION */
+#define PGPOOL_W_SETTINGS 0x1000u
 /* Words that pin the lease once the statement completed; PGPOOL_W_ADVLOCK pins even after an
  * error (a session advisory lock survives the error of the statement that took it). */
 #define PGPOOL_W_PINS (PGPOOL_W_ADVLOCK | PGPOOL_W_SETCONFIG | PGPOOL_W_SESSION)

@@ -283,13 +283,15 @@ static int exec_copy_in(pgpool_wire_rt *rt, const pgpool_query *q)
  * at the end of a transaction the "before" is the one read before its BEGIN, if any.
  */
 static void exec_track_lastval(pgpool_dbh *H, bool end_txn, bool begin, bool seq_in_txn,
-                               const char *before, const char *after, bool ok)
+                               const char *before, const char *after)
 {
 	if (begin)
 		strlcpy(H->txn_lastval, before != NULL ? before : "", sizeof(H->txn_lastval));
 	if (seq_in_txn || (begin && before != NULL))
 		H->seq_touched = true;
-	if (after != NULL && after[0] != '\0' && (ok || end_txn)) {
+	/* Also after a failed statement: a sequence it drew from stays drawn, and pdo_pgsql's
+	 * lastval() then reports it. An unchanged value is not taken (see above). */
+	if (after != NULL && after[0] != '\0') {
 		if (end_txn)
 			before = H->txn_lastval;
 		if (before == NULL || strcmp(before, after) != 0) {
@@ -359,13 +361,14 @@ static void exec_key_session(pgpool_dbh *H, const pgpool_query *q, const pgpool_
 	static const char *const neutral[] = {"LISTEN", "UNLISTEN", "DECLARE", "CLOSE", "PREPARE"};
 	const uint32_t plain =
 	    PGPOOL_W_INSERT | PGPOOL_W_SEQFUNC | PGPOOL_W_ADVLOCK | PGPOOL_W_HOLD | PGPOOL_W_TXNCTL;
+	const uint32_t setcfg = PGPOOL_W_SETCONFIG | PGPOOL_W_SETLOCAL;
 	bool set = strcmp(info->first, "SET") == 0;
 	uint64_t h;
 	int64_t len;
 	uint16_t i;
 	size_t k;
 
-	if (!info->multi && (info->words & ~(plain | PGPOOL_W_SETCONFIG)) == 0) {
+	if (!info->multi && (info->words & ~(plain | setcfg)) == 0) {
 		if (set && (strcmp(info->second, "TRANSACTION") == 0 ||
 		            strcmp(info->second, "CONSTRAINTS") == 0))
 			return;
@@ -378,7 +381,7 @@ static void exec_key_session(pgpool_dbh *H, const pgpool_query *q, const pgpool_
 				return;
 		}
 		if (set || strcmp(info->first, "RESET") == 0 ||
-		    (strcmp(info->first, "SELECT") == 0 && (info->words & PGPOOL_W_SETCONFIG))) {
+		    (strcmp(info->first, "SELECT") == 0 && (info->words & setcfg))) {
 			h = pgp_hash64(q->sql, sql_len, PGPOOL_STATE_SEED);
 			for (i = 0; q->extended && i < q->nparams; i++) {
 				len = q->values == NULL || q->values[i] == NULL ? -1
@@ -697,7 +700,7 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 			                         sql_len);
 	}
 	if (rc == PGPOOL_WIRE_CANCELED) {
-		exec_track_lastval(H, q->end_txn, begin, false, NULL, NULL, false);
+		exec_track_lastval(H, q->end_txn, begin, false, NULL, NULL);
 		if (rt.stop == PGPOOL_STOP_PHP_TIMEOUT)
 			exec_raise_timeout(H);
 		pgpool_conn_settle(H);
@@ -739,12 +742,11 @@ static int exec_once(pgpool_dbh *H, pdo_stmt_t *stmt, const pgpool_query *q, pgp
 	                   (completed && (info.words & PGPOOL_W_PINS)));
 	if (pins)
 		pgpool_conn_pin(H);
-	if (!q->aux && (pins || set_tag))
+	if (!q->aux && (pins || set_tag || (completed && (info.words & PGPOOL_W_SETLOCAL))))
 		exec_key_session(H, q, &info, sql_len);
 	/* seq_in_txn: also when the statement itself left a transaction open (BEGIN; INSERT). */
 	exec_track_lastval(H, end_txn, begin, seq && (!was_idle || H->txn_status != PGP_TXN_IDLE),
-	                   cap_before ? before : NULL, cap_after ? after : NULL,
-	                   res->status != PGPOOL_RES_ERROR);
+	                   cap_before ? before : NULL, cap_after ? after : NULL);
 	if (!was_in_txn && H->txn_status != PGP_TXN_IDLE)
 		pgpool_conn_note_origin(H); /* a user's own BEGIN */
 	else if (was_in_txn && !pgpool_conn_in_txn(H))

@@ -87,12 +87,14 @@ bool pgpool_session_tag_is_ddl(const char *tag, const pgpool_sql_info *info)
 	       strncmp(tag, "DROP", 4) == 0;
 }
 
-/* Statements whose success may move lastval(): INSERT (also inside WITH, or as any of several
- * statements in one text), nextval, setval. */
+/* Statements that may move lastval(), even when they fail (nextval is not rolled back): INSERT
+ * (also inside WITH, under EXPLAIN ANALYZE, or as any of several statements in one text),
+ * nextval, setval. */
 bool pgpool_session_draws_sequence(const pgpool_sql_info *info)
 {
 	return strcmp(info->first, "INSERT") == 0 ||
-	       ((strcmp(info->first, "WITH") == 0 || info->multi) &&
+	       ((strcmp(info->first, "WITH") == 0 || strcmp(info->first, "EXPLAIN") == 0 ||
+	         info->multi) &&
 	        (info->words & PGPOOL_W_INSERT)) ||
 	       (info->words & PGPOOL_W_SEQFUNC);
 }

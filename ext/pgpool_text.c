@@ -412,6 +412,7 @@ zend_string *pgpool_unescape_bytea(const char *s, size_t len)
 	X(a, 'l', "listen", 0, PGPOOL_W_SESSION)                                                   \
 	X(a, 'p', "prepare", 0, PGPOOL_W_SESSION)                                                  \
 	X(a, 'l', "load", 0, PGPOOL_W_SESSION)                                                     \
+	X(a, 'p', "pg_settings", PGPOOL_W_SETTINGS, PGPOOL_W_SESSION)                              \
 	/* Transaction control: where several statements go in one Query, the block may still be   \
 	 * open after it (pgpool_exec.c's lastval() capture must not run in it). */                \
 	X(a, 'b', "begin", PGPOOL_W_TXNCTL, 0)                                                     \
@@ -552,8 +553,18 @@ static void note_word(pgpool_sql_info *info, const char *w, size_t n, unsigned n
 	e = word_lookup(w, n, sql_top_lengths);
 	if (e == NULL || e->top == 0)
 		return;
-	if (e->top == PGPOOL_W_SETCONFIG && set_config_local(p, end))
+	/* set_config(name, value, true) lasts until the transaction ends: no pin, but the
+	 * statements parsed after it in the transaction see it (pgpool_exec.c's statement key). */
+	if (e->top == PGPOOL_W_SETCONFIG && set_config_local(p, end)) {
+		info->words |= PGPOOL_W_SETLOCAL;
 		return;
+	}
+	/* UPDATE pg_settings SET setting = ... is SET by another name; reading it is nothing. */
+	if (e->top == PGPOOL_W_SETTINGS) {
+		if (strcmp(info->first, "SELECT") != 0)
+			info->words |= PGPOOL_W_SESSION;
+		return;
+	}
 	info->words |= e->top;
 }
 

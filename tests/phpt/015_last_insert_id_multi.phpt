@@ -41,6 +41,19 @@ foreach (['pdo_pgsql' => pgpool_direct(), 'PgPool' => pgpool_db()] as $name => $
     show('BEGIN; INSERT; COMMIT', $db);
     $db->exec("INSERT INTO t015_a (v) VALUES ('a')");
     show('one INSERT again', $db);
+    /* a failed statement still drew from the sequence: lastval() reports the drawn value */
+    try {
+        $db->exec("INSERT INTO t015_c (v) VALUES ('c'); SELECT 1/0");
+    } catch (PDOException $e) {
+    }
+    show('INSERT; SELECT 1/0', $db);
+    try {
+        $db->exec("INSERT INTO t015_a (id, v) VALUES (nextval('t015_a_id_seq'), 'a'), (1, 'dup')");
+    } catch (PDOException $e) {
+    }
+    show('INSERT failing on a key', $db);
+    $db->query("EXPLAIN ANALYZE INSERT INTO t015_c (v) VALUES ('c')")->fetchAll();
+    show('EXPLAIN ANALYZE INSERT', $db);
 }
 $setup->exec('DROP TABLE t015_a, t015_c');
 ?>
@@ -53,6 +66,9 @@ pdo_pgsql
   after its COMMIT: '1001'
   BEGIN; INSERT; COMMIT: '5'
   one INSERT again: '6'
+  INSERT; SELECT 1/0: '1002'
+  INSERT failing on a key: '7'
+  EXPLAIN ANALYZE INSERT: '1003'
 PgPool
   one INSERT: '1'
   two INSERTs in one exec: '1000'
@@ -61,3 +77,6 @@ PgPool
   after its COMMIT: '1001'
   BEGIN; INSERT; COMMIT: SQLSTATE[55000]: Object not in prerequisite state: 7 ERROR:  PgPool cannot tell the last inserted id: the statement that drew from a sequence ran where its lastval() could not be read (several statements with BEGIN/COMMIT in one exec(), COMMIT AND CHAIN); run the INSERT on its own, or use INSERT ... RETURNING
   one INSERT again: '6'
+  INSERT; SELECT 1/0: '1002'
+  INSERT failing on a key: '7'
+  EXPLAIN ANALYZE INSERT: '1003'

@@ -70,6 +70,8 @@ $cases = [
     '"pg_advisory_lock"' => 'SELECT "pg_advisory_lock"(40043)',
     'pg_catalog."..._shared"' => 'SELECT pg_catalog."pg_advisory_lock_shared"(40044)',
     '"set_config"' => "SELECT \"set_config\"('work_mem', '7MB', false)",
+    /* SET by another name (PostgreSQL documents it as equivalent) */
+    'UPDATE pg_settings' => "UPDATE pg_settings SET setting = '7MB' WHERE name = 'work_mem'",
     /* the documented workaround for stored code: pin first with any pinning statement */
     'SET, then stored code' => ['seq', "SET app.pinned = on", "SELECT take_lock_040(40046)"],
 ];
@@ -104,6 +106,7 @@ $quiet = [
     'strings' => "INSERT INTO t040 VALUES ('SET ROLE x'), ('pg_advisory_lock(1)'), ('CREATE TEMP TABLE')",
     'quoted names' => 'SELECT "v" AS "temp" FROM "t040" WHERE "v" <> \'LISTEN x\'',
     'column temp' => "SELECT v AS temp FROM t040",
+    'SELECT pg_settings' => "SELECT setting FROM pg_settings WHERE name = 'work_mem'",
 ];
 foreach ($quiet as $name => $sql) {
     $db = pgpool_db([], $tiny);
@@ -144,6 +147,7 @@ CREATE TABLE "pg_temp".    pinned: true  next handle finds: nothing
 "pg_advisory_lock"         pinned: true  next handle finds: nothing
 pg_catalog."..._shared"    pinned: true  next handle finds: nothing
 "set_config"               pinned: true  next handle finds: nothing
+UPDATE pg_settings         pinned: true  next handle finds: nothing
 SET, then stored code      pinned: true  next handle finds: nothing
 -- no pin: transaction-scoped state, words in plain strings, a column named temp
 DO SET LOCAL               pinned: false
@@ -153,4 +157,5 @@ DO insert                  pinned: false
 strings                    pinned: false
 quoted names               pinned: false
 column temp                pinned: false
+SELECT pg_settings         pinned: false
 nothing

@@ -1,5 +1,5 @@
 --TEST--
-PgPool shared prepared statements and name resolution: tenants with other table shapes (schema per tenant by SET search_path, by set_config() or by the DSN's options; a temp table shadowing a permanent one) alternate on one backend (pool tiny) in transactions: no error, each gets its own rows
+PgPool shared prepared statements and name resolution: tenants with other table shapes (schema per tenant by SET search_path, by set_config() or by the DSN's options; a temp table shadowing a permanent one; transaction-local set_config(..., true) and SET LOCAL) alternate on one backend (pool tiny) in transactions: no error, each gets its own rows
 --SKIPIF--
 <?php require __DIR__ . '/skipif_direct.inc'; ?>
 --FILE--
@@ -24,11 +24,14 @@ function tiny(string $dsn = 'pgpool:pool=tiny'): PgPool
 }
 
 /* A tenant's request: its queries in a transaction, after the handle chose the tenant. */
-function queries(PgPool $db, array $sqls): string
+function queries(PgPool $db, array $sqls, ?callable $in_txn = null): string
 {
     try {
         $db->beginTransaction();
         $db->query("SELECT 1");
+        if ($in_txn !== null) {
+            $in_txn($db);
+        }
         $out = [];
         foreach ($sqls as $sql) {
             $st = $db->prepare($sql);
@@ -74,6 +77,16 @@ $requests = [
         return queries($db, ["SELECT * FROM t051_shadow"]);
     },
     'permanent' => fn() => queries(tiny(), ["SELECT * FROM t051_shadow"]),
+    /* transaction-local: the tenant is chosen inside each transaction (no pin) */
+    'set_config local b (bound)' => fn() => queries(tiny(), $items,
+        fn($db) => $db->prepare("SELECT set_config('search_path', ?, true)")->execute(['t051b'])),
+    'set_config local a (bound)' => fn() => queries(tiny(), $items,
+        fn($db) => $db->prepare("SELECT set_config('search_path', ?, true)")->execute(['t051a'])),
+    'set_config local b' => fn() => queries(tiny(), $items,
+        fn($db) => $db->query("SELECT set_config('search_path', 't051b', true)")),
+    'SET LOCAL a' => fn() => queries(tiny(), $items, fn($db) => $db->exec("SET LOCAL search_path = t051a")),
+    'SET LOCAL b' => fn() => queries(tiny(), $items, fn($db) => $db->exec("SET LOCAL search_path = t051b")),
+    'no tenant' => fn() => queries(tiny(), ["SELECT * FROM t051_shadow"]),
 ];
 for ($round = 0; $round < 3; $round++) {
     foreach ($requests as $name => $request) {
@@ -96,4 +109,10 @@ DSN a: [[1,"one-a"]] [[1,"one-a"]]
 DSN b: [["1","one-b",5]] [["1","one-b",5]]
 temp shadow: [["temp","x","y"]]
 permanent: [[1,"permanent"]]
+set_config local b (bound): [["1","one-b",5]] [["1","one-b",5]]
+set_config local a (bound): [[1,"one-a"]] [[1,"one-a"]]
+set_config local b: [["1","one-b",5]] [["1","one-b",5]]
+SET LOCAL a: [[1,"one-a"]] [[1,"one-a"]]
+SET LOCAL b: [["1","one-b",5]] [["1","one-b",5]]
+no tenant: [[1,"permanent"]]
 active: 0
