@@ -84,7 +84,7 @@ enum pgp_pool_status {
 	PGP_POOL_DISABLED = 2,     /* broker: new leases fail with 08004 */
 	PGP_POOL_CIRCUIT_OPEN = 3, /* broker: backend down; leases fail fast with 08006 */
 	PGP_POOL_DRAINING = 4,     /* broker: removed by a reload; closes as leases end */
-	PGP_POOL_CLOSED = 5,       /* broker: removed and drained; the entry is never reused */
+	PGP_POOL_CLOSED = 5,       /* broker: removed and drained; a reload may reuse the entry */
 };
 
 /* Segment header, at offset 0. */

@@ -363,7 +363,7 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 
 	uint64_t deadline = 0;
 	uint32_t waited_us = 0, dead = 0;
-	bool refetched = false;
+	bool refetched = false, reattached = false;
 
 	for (;;) {
 		uint32_t gen = 0, status = 0;
@@ -378,6 +378,16 @@ int pgpool_lease_acquire(pgpool_pool *pool, pgpool_lease *out, pgpool_err *err)
 		uint32_t aid = pool->info.attach_id;
 
 		int rc = pgp_pool_try_acquire(&m->shm, sp, aid, pool->gens, &gen, &status);
+		/* The pool was removed by a reload and drained: if a reload added it back (perhaps
+		 * in another entry), attach to it there once and try again. */
+		if (PGP_UNLIKELY(rc < 0 && status == PGP_POOL_CLOSED && !reattached)) {
+			reattached = true;
+			if (pgpool_proc_reattach_closed(p, err) < 0) {
+				return -1;
+			}
+			now = pgp_now_us();
+			continue;
+		}
 		if (PGP_UNLIKELY(rc < 0)) {
 			rc = acquire_wait(p, m, rc, status, &deadline, &gen, &waited_us, err);
 			now = pgp_now_us();

@@ -103,6 +103,13 @@ int pgpool_pool_open(const pgp_dsn_key *key, const char *user, const char *passw
 		    pgpool_proc_ensure(&p->pub, timeout_ms, err) < 0) {
 			return -1;
 		}
+		/* Removed by a reload since this process attached: the broker says where the pool
+		 * is now if it was added back (perhaps in another entry), or that it is gone. */
+		if (PGP_UNLIKELY(p->shm_pool &&
+		                 atomic_load(&p->shm_pool->status) == PGP_POOL_CLOSED) &&
+		    pgpool_proc_reattach_closed(p, err) < 0) {
+			return -1;
+		}
 		*out = &p->pub;
 		return 0;
 	}

@@ -429,6 +429,19 @@ static int attach(pgpool_pool_priv *p, uint32_t timeout_ms, pgpool_err *err)
 	return rc < 0 ? rc : pgpool_proc_apply_attach(p, &ok, err);
 }
 
+int pgpool_proc_reattach_closed(pgpool_pool_priv *p, pgpool_err *err)
+{
+	uint32_t timeout_ms = pgpool_cfg_broker_timeout_ms();
+
+	if (p->leases > 0 || !p->shm_pool || atomic_load(&p->shm_pool->status) != PGP_POOL_CLOSED) {
+		return 0;
+	}
+	if (pgpool_proc_ensure(NULL, timeout_ms, err) < 0 || attach(p, timeout_ms, err) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 static bool attached(const pgpool_pool_priv *p)
 {
 	return proc->map && p->shm_pool && p->pub.epoch == proc->map->shm.epoch;

@@ -109,6 +109,10 @@ int pgpool_proc_attach_call(pgpool_pool_priv *p, const char *user, const char *p
  * with *err filled (-ESTALE: the broker restarted meanwhile). */
 int pgpool_proc_apply_attach(pgpool_pool_priv *p, const struct pgp_ctl_attach_ok *ok,
                              pgpool_err *err);
+/* If p's pool entry was closed (removed by a reload and drained) and p holds no lease: ATTACH
+ * again by its key, which finds the pool if a reload added it back, in whichever entry. 0 (also
+ * when there was nothing to do), or -1 with *err filled (e.g. 08001: no such pool any more). */
+int pgpool_proc_reattach_closed(pgpool_pool_priv *p, pgpool_err *err);
 /* Free a pool that no lease refers to (closes its cached fds, wipes its credentials). */
 void pgpool_pool_free(pgpool_pool_priv *p);
 

@@ -134,12 +134,12 @@ PY
 # one series twice and a PHP process that attached before the removal is served again; entries
 # of removed pools are reused, so add/remove cycles never run out of the 64.
 cp "$OB_INI" "$T/base.ini"
-with_pool() { # with_pool NAME: the base file plus pool NAME (the file keeps its mode)
+with_pool() { # with_pool NAME [MAX]: the base file plus pool NAME (the file keeps its mode)
 	{
 		cat "$T/base.ini"
 		printf '\n[pool %s]\ndsn = host=localhost port=%s dbname=app user=app application_name=%s\n' \
 			"$1" "$PGPOOL_TEST_PGPORT" "$OB_APP"
-		printf 'password = secret\nmax_connections = 2\n'
+		printf 'password = secret\nmax_connections = %s\n' "${2:-2}"
 	} >"$OB_INI"
 }
 pool_names() { ob_cli pools | awk 'NR > 1 { printf "%s%s", n++ ? " " : "", $1 }'; }
@@ -151,7 +151,7 @@ reload_ok "add b"
 cat >"$T/reuse.php" <<'PHP'
 <?php
 // Attach to b and query; when told to, query again (b was removed and added back meanwhile).
-[, $go] = $argv;
+[, $go, $go2] = $argv;
 $db = new PgPool('pgpool:pool=b', 'app', 'secret', [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
 echo 'before: ', $db->query('SELECT 1')->fetchColumn(), "\n";
 while (!file_exists($go)) usleep(20000);
@@ -160,8 +160,17 @@ try {
 } catch (PDOException $e) {
 	echo 'after: error ', $e->getCode(), ' ', $e->getMessage(), "\n";
 }
+// Removed and added back again, larger than its old entry: it lives in another entry now.
+while (!file_exists($go2)) usleep(20000);
+try {
+	$db2 = new PgPool('pgpool:pool=b', 'app', 'secret', [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+	echo 'grown new: ', $db2->query('SELECT 3')->fetchColumn(), "\n";
+	echo 'grown old: ', $db->query('SELECT 4')->fetchColumn(), "\n";
+} catch (PDOException $e) {
+	echo 'grown: error ', $e->getCode(), ' ', $e->getMessage(), "\n";
+}
 PHP
-ob_php "$T/reuse.php" "$T/reuse.go" >"$T/reuse.out" 2>&1 &
+ob_php "$T/reuse.php" "$T/reuse.go" "$T/reuse.go2" >"$T/reuse.out" 2>&1 &
 t_bg_pids+=($!)
 ob_wait 10 "the PHP process attached to b" grep -q '^before: 1' "$T/reuse.out" || t_fail "b: $(cat "$T/reuse.out")"
 cat "$T/base.ini" >"$OB_INI"
@@ -175,7 +184,16 @@ reload_ok "add b back"
 touch "$T/reuse.go"
 ob_wait 10 "the PHP process queried b again" grep -q '^after:' "$T/reuse.out" || t_fail "b again: $(cat "$T/reuse.out")"
 grep -qx 'after: 2' "$T/reuse.out" || t_fail "a process attached before b was removed is served by b added back: $(cat "$T/reuse.out")"
-t_say "ok: a closed pool is gone from /metrics and pgpool-cli pools; added back, it serves the processes attached before"
+cat "$T/base.ini" >"$OB_INI"
+reload_ok "remove b again"
+ob_wait 10 "b drained and closed again" no_pool b || t_fail "b not closed: $(pool_names)"
+with_pool b 8
+reload_ok "add b back with max_connections 8"
+touch "$T/reuse.go2"
+ob_wait 10 "the PHP process used b grown" grep -q '^grown' "$T/reuse.out" || t_fail "b grown: $(cat "$T/reuse.out")"
+grep -qx 'grown new: 3' "$T/reuse.out" && grep -qx 'grown old: 4' "$T/reuse.out" ||
+	t_fail "a process attached before b was removed is served by b added back larger (another entry): $(cat "$T/reuse.out")"
+t_say "ok: a closed pool is gone from /metrics and pgpool-cli pools; added back, it serves the processes attached before (in its old entry, or in another one when larger)"
 
 # Cycles with a new name each time: more than the 64 entries, none left open.
 t0=$SECONDS
