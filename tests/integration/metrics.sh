@@ -156,7 +156,8 @@ $db = new PgPool('pgpool:pool=b', 'app', 'secret', [PDO::ATTR_ERRMODE => PDO::ER
 echo 'before: ', $db->query('SELECT 1')->fetchColumn(), "\n";
 while (!file_exists($go)) usleep(20000);
 try {
-	echo 'after: ', $db->query('SELECT 2')->fetchColumn(), "\n";
+	$v = $db->query('SELECT 2')->fetchColumn(); // before the echo: the test waits for the line
+	echo 'after: ', $v, "\n";
 } catch (PDOException $e) {
 	echo 'after: error ', $e->getCode(), ' ', $e->getMessage(), "\n";
 }
@@ -164,8 +165,9 @@ try {
 while (!file_exists($go2)) usleep(20000);
 try {
 	$db2 = new PgPool('pgpool:pool=b', 'app', 'secret', [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
-	echo 'grown new: ', $db2->query('SELECT 3')->fetchColumn(), "\n";
-	echo 'grown old: ', $db->query('SELECT 4')->fetchColumn(), "\n";
+	$v = $db2->query('SELECT 3')->fetchColumn();
+	$w = $db->query('SELECT 4')->fetchColumn();
+	echo "grown new: $v\ngrown old: $w\n";
 } catch (PDOException $e) {
 	echo 'grown: error ', $e->getCode(), ' ', $e->getMessage(), "\n";
 }
